@@ -1,0 +1,136 @@
+"""The envelope every message value is (CONTRACT §1) and the parsing of raw bytes into it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from pydantic import AwareDatetime, Field, ValidationError, field_validator
+
+from shared.events.types import IDENTIFIER_PATTERN, Model
+
+MAX_MESSAGE_BYTES = 1_000_000
+MAX_JSON_DEPTH = 32
+
+
+class Rejected(Exception):
+    """A message that must go to `dead-letters`: `code` is the stable `x-error-code`."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+class Envelope(Model):
+    event_id: str = Field(pattern=IDENTIFIER_PATTERN)
+    event_type: str = Field(min_length=1, max_length=100)
+    schema_version: int = Field(1, ge=1)
+    occurred_at: AwareDatetime
+    source: str = Field(min_length=1, max_length=100)
+    data: dict[str, Any]
+
+    @field_validator("occurred_at", mode="before")
+    @classmethod
+    def _rfc3339(cls, value: Any) -> Any:
+        # RFC 3339 is a string; a bare number would be read by pydantic as a Unix time.
+        if not isinstance(value, str):
+            raise ValueError("occurred_at is an RFC 3339 timestamp with offset")
+        return value
+
+
+def new_event_id() -> str:
+    return uuid.uuid4().hex
+
+
+def make_envelope(
+    event_type: str,
+    data: dict[str, Any],
+    *,
+    source: str,
+    occurred_at: dt.datetime | None = None,
+    event_id: str | None = None,
+) -> dict[str, Any]:
+    """A JSON-ready envelope: what producers inside Pulse publish."""
+    at = occurred_at or dt.datetime.now(dt.UTC)
+    return {
+        "event_id": event_id or new_event_id(),
+        "event_type": event_type,
+        "schema_version": 1,
+        "occurred_at": at.isoformat().replace("+00:00", "Z"),
+        "source": source,
+        "data": data,
+    }
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def dumps(value: Any) -> bytes:
+    """Compact UTF-8 JSON; Decimals as strings so no amount passes through a float."""
+    return json.dumps(value, default=_json_default, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _depth(value: Any, limit: int) -> int:
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    deepest = 0
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if deepest > limit:
+            return deepest
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return deepest
+
+
+def loads(raw: bytes | None) -> dict[str, Any]:
+    """Decode a message value into a JSON object, with every number as a Decimal or int."""
+    if raw is None:
+        raise Rejected("invalid_json", "the message has no value (tombstone)")
+    if len(raw) > MAX_MESSAGE_BYTES:
+        raise Rejected("message_too_large", f"{len(raw)} bytes > {MAX_MESSAGE_BYTES}")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise Rejected("invalid_json", f"not UTF-8: {exc}") from exc
+    try:
+        value = json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:
+        raise Rejected("invalid_json", f"not JSON: {str(exc)[:200]}") from exc
+    if not isinstance(value, dict):
+        raise Rejected("invalid_envelope", "the message is not a JSON object")
+    if _depth(value, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+        raise Rejected("invalid_envelope", f"JSON nested deeper than {MAX_JSON_DEPTH}")
+    return value
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def parse_envelope(raw: bytes | None) -> Envelope:
+    value = loads(raw)
+    try:
+        return Envelope.model_validate(value)
+    except ValidationError as exc:
+        raise Rejected("invalid_envelope", describe(exc)) from exc
+
+
+def describe(exc: ValidationError) -> str:
+    """A short, stable rendering of a validation error for `x-error-message`."""
+    parts = []
+    for error in exc.errors(include_url=False, include_input=False)[:5]:
+        where = ".".join(str(p) for p in error["loc"]) or "(root)"
+        parts.append(f"{where}: {error['msg']}")
+    return "; ".join(parts)[:1000]

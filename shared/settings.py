@@ -1,0 +1,74 @@
+"""Configuration from the environment (and an optional `.env`), shared by every process.
+
+The contract fixes a few variable names (`KAFKA_BOOTSTRAP_SERVERS`, `DATABASE_URL`, `PULSE_JWT_SECRET`,
+`PULSE_TOPIC_PREFIX`); everything else is `PULSE_<FIELD>`.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_JWT_SECRET = "pulse-dev-secret-change-me-0123456789abcdef"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PULSE_", env_file=".env", extra="ignore")
+
+    kafka_bootstrap_servers: str = Field(
+        "127.0.0.1:9092",
+        validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "PULSE_KAFKA_BOOTSTRAP_SERVERS"),
+    )
+    database_url: str = Field(
+        "postgresql://pulse:pulse@127.0.0.1:5433/pulse",
+        validation_alias=AliasChoices("DATABASE_URL", "PULSE_DATABASE_URL"),
+    )
+    jwt_secret: str = Field(DEV_JWT_SECRET, min_length=32)
+    topic_prefix: str = ""
+
+    log_level: str = "INFO"
+    db_pool_min: int = Field(1, ge=1)
+    db_pool_max: int = Field(5, ge=1)
+
+    # Consumers: how many records one batch (one database transaction) may hold.
+    batch_max_records: int = Field(500, ge=1)
+    batch_timeout_ms: int = Field(200, ge=1)
+    # Transient faults are retried forever with exponential backoff capped here.
+    retry_initial_seconds: float = Field(0.2, gt=0)
+    retry_max_seconds: float = Field(30.0, gt=0)
+    # An unexpected (non-transient) error is retried this many times before the message is dead-lettered.
+    poison_attempts: int = Field(3, ge=1)
+
+    # HTTP ports of /metrics and /healthz (CONTRACT §5).
+    snapshotter_port: int = 9101
+    returns_port: int = 9102
+    aggregator_port: int = 9103
+    alerter_port: int = 9104
+    gateway_host: str = "127.0.0.1"
+    gateway_port: int = 8000
+    http_host: str = "127.0.0.1"
+
+    # Snapshotter schedule: at `close_time` in `timezone` the previous day is closed.
+    timezone: str = "UTC"
+    close_time: str = "01:00"
+
+    # Alerter.
+    notification_horizon_days: int = Field(2, ge=0)
+    thresholds_file: str | None = None
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 1025
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    smtp_from: str = "pulse@localhost"
+    webhook_urls: list[str] = Field(default_factory=list)
+    webhook_secret: str = "pulse-webhook-secret"
+    admin_emails: list[str] = Field(default_factory=list)
+    weekly_summary_cron: str = "MON 09:00"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

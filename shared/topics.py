@@ -1,0 +1,85 @@
+"""Topic names, message keys and the event types each topic may carry (CONTRACT §1)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Topic(StrEnum):
+    LOAN_EVENTS = "loan-events"
+    WEALTH_EVENTS = "wealth-events"
+    CONTROL = "control"
+    SNAPSHOTS = "snapshots"
+    RETURNS = "returns"
+    AGGREGATES = "aggregates"
+    ALERTS = "alerts"
+    NOTIFICATIONS = "notifications"
+    DEAD_LETTERS = "dead-letters"
+
+
+# Inbound topics get more partitions: they carry the bulk of the traffic and are keyed by client.
+PARTITIONS: dict[Topic, int] = {
+    Topic.LOAN_EVENTS: 6,
+    Topic.WEALTH_EVENTS: 6,
+    Topic.CONTROL: 1,
+    Topic.SNAPSHOTS: 6,
+    Topic.RETURNS: 6,
+    Topic.AGGREGATES: 3,
+    Topic.ALERTS: 3,
+    Topic.NOTIFICATIONS: 3,
+    Topic.DEAD_LETTERS: 3,
+}
+
+EVENT_TYPES: dict[Topic, frozenset[str]] = {
+    Topic.LOAN_EVENTS: frozenset(
+        {
+            "officer.upserted",
+            "client.registered",
+            "client.reassigned",
+            "client.exited",
+            "loan.disbursed",
+            "loan.repayment_received",
+            "loan.written_off",
+        }
+    ),
+    Topic.WEALTH_EVENTS: frozenset({"client.onboarded", "portfolio.valued", "cash_flow.recorded"}),
+    Topic.CONTROL: frozenset({"business_day.closed", "snapshot.requested"}),
+    Topic.SNAPSHOTS: frozenset({"loan_snapshot.created", "wealth_snapshot.created"}),
+    Topic.RETURNS: frozenset({"returns.computed"}),
+    Topic.AGGREGATES: frozenset({"aggregate.updated"}),
+    Topic.ALERTS: frozenset({"alert.raised", "alert.resolved", "alert.acknowledged"}),
+    Topic.NOTIFICATIONS: frozenset(
+        {"notification.requested", "notification.delivered", "notification.failed"}
+    ),
+}
+
+
+def topic_name(topic: Topic | str, prefix: str = "") -> str:
+    """The broker-side name: `PULSE_TOPIC_PREFIX` is prepended as it is."""
+    return f"{prefix}{topic}"
+
+
+def unprefixed(name: str, prefix: str = "") -> Topic | None:
+    """The logical topic of a broker-side name, or None if it is not one of ours."""
+    if prefix and not name.startswith(prefix):
+        return None
+    try:
+        return Topic(name[len(prefix) :])
+    except ValueError:
+        return None
+
+
+def key_for(topic: Topic, event_type: str, data: dict[str, object]) -> str | None:
+    """The message key CONTRACT §1 prescribes for an inbound or control event."""
+    if topic is Topic.LOAN_EVENTS:
+        field = "officer_id" if event_type == "officer.upserted" else "client_id"
+        return _str_or_none(data.get(field))
+    if topic is Topic.WEALTH_EVENTS:
+        return _str_or_none(data.get("client_id"))
+    if topic is Topic.CONTROL:
+        return _str_or_none(data.get("business_date"))
+    return None
+
+
+def _str_or_none(value: object) -> str | None:
+    return None if value is None else str(value)
