@@ -11,7 +11,8 @@ from functools import lru_cache
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEV_JWT_SECRET = "pulse-dev-secret-change-me-0123456789abcdef"
+# A development default only; deployments set PULSE_JWT_SECRET.
+DEV_JWT_SECRET = "pulse-dev-secret-change-me-0123456789abcdef"  # noqa: S105
 
 
 class Settings(BaseSettings):
@@ -64,7 +65,7 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     smtp_from: str = "pulse@localhost"
     webhook_urls: list[str] = Field(default_factory=list)
-    webhook_secret: str = "pulse-webhook-secret"
+    webhook_secret: str = "pulse-webhook-secret"  # noqa: S105  # development default
     admin_emails: list[str] = Field(default_factory=list)
     weekly_summary_cron: str = "MON 09:00"
 

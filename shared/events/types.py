@@ -5,13 +5,22 @@ from __future__ import annotations
 import datetime as dt
 import re
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
-from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, PlainSerializer
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+    model_validator,
+)
 from pydantic import BaseModel as _PydanticBaseModel
 
 IDENTIFIER_PATTERN = r"^[A-Za-z0-9._:-]{1,64}$"
-_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # ASCII digits only; used with fullmatch
 
 # NUMERIC(20, 4) holds 16 integer digits; larger values are bad input, not a database error.
 MAX_ABS_AMOUNT = Decimal("1e15")
@@ -23,6 +32,21 @@ class Model(_PydanticBaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
 
 
+class EventData(Model):
+    """The `data` of one event type. `check()` holds the rules that span several fields; it runs after
+    the fields validated and raises `Rejected` with a precise code (so no instance breaks them)."""
+
+    def check(self) -> None:
+        """Raise `shared.events.envelope.Rejected` if a business rule inside the event is broken."""
+
+    @model_validator(mode="after")
+    def _business_rules(self) -> Self:
+        self.check()
+        return self
+
+
+# Validators raise ValueError even for a wrong type: pydantic turns only ValueError (and AssertionError)
+# into a validation error; a TypeError would escape as a crash.
 def _to_decimal(value: Any) -> Decimal:
     # bool is an int subclass: `true` is never an amount.
     if isinstance(value, bool) or not isinstance(value, (str, int, float, Decimal)):
@@ -67,7 +91,7 @@ def _to_date(value: Any) -> dt.date:
         raise ValueError("a business date is YYYY-MM-DD, not a timestamp")
     if isinstance(value, dt.date):
         return value
-    if not isinstance(value, str) or not _DATE_RE.match(value):
+    if not isinstance(value, str) or not _DATE_RE.fullmatch(value):
         raise ValueError("a business date is YYYY-MM-DD")
     return dt.date.fromisoformat(value)
 
@@ -79,3 +103,61 @@ BusinessDate = Annotated[
 ]
 
 Identifier = Annotated[str, Field(pattern=IDENTIFIER_PATTERN)]
+
+
+# --- Further value types of the event data (strings, timestamps, non-money decimals) ---------------
+
+MAX_NAME_LENGTH = 200
+MAX_EMAIL_LENGTH = 254
+
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME_LENGTH),
+]
+"""A human-readable name or label (person, asset class, custodian): 1–200 characters, trimmed."""
+
+Email = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=MAX_EMAIL_LENGTH, pattern=r"^[^@\s]+@[^@\s]+$"),
+]
+"""Loosely checked: exactly one '@' with something on each side, no whitespace, ≤ 254 characters."""
+
+CurrencyCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+"""ISO 4217 alphabetic code, e.g. `EUR`."""
+
+
+def _timestamp_is_text(value: Any) -> Any:
+    # RFC 3339 is a string; pydantic would otherwise read a bare number as a Unix time.
+    if not isinstance(value, str):
+        raise ValueError("a timestamp is an RFC 3339 string with offset")
+    return value
+
+
+Timestamp = Annotated[
+    AwareDatetime,
+    BeforeValidator(_timestamp_is_text),
+    PlainSerializer(lambda t: t.isoformat(), return_type=str, when_used="json"),
+]
+"""An RFC 3339 timestamp with offset, given as a string."""
+
+MAX_MEASURE_PLACES = 18
+
+
+def _check_measure(value: Decimal) -> Decimal:
+    if not value.is_finite():
+        raise ValueError("must be finite")
+    exponent = value.normalize().as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -MAX_MEASURE_PLACES:
+        raise ValueError(f"at most {MAX_MEASURE_PLACES} decimal places")
+    if abs(value) >= MAX_ABS_AMOUNT:
+        raise ValueError("out of range")
+    return value + Decimal(0)
+
+
+Measure = Annotated[
+    Decimal,
+    BeforeValidator(_to_decimal),
+    AfterValidator(_check_measure),
+    PlainSerializer(_serialize_amount, return_type=str, when_used="json"),
+]
+"""A decimal that is not money (a quantity, a price): finite, |x| < 1e15, up to 18 decimal places."""

@@ -1,0 +1,80 @@
+"""`pulse token --role R [--officer-id X | --branch-id X | --client-id X] [--sub S] [--ttl-hours N]`.
+
+Prints one HS256 JWT signed with `PULSE_JWT_SECRET`, and nothing else, so `TOKEN=$(pulse token ...)` works.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+from typing import Any
+
+from shared.auth import SCOPE_CLAIM, Role, issue_token
+from shared.settings import get_settings
+
+# Option that carries each role's scope id.
+_SCOPE_OPTION = {
+    Role.TEAM_LEADER: "--branch-id",
+    Role.LOAN_OFFICER: "--officer-id",
+    Role.CLIENT: "--client-id",
+}
+
+
+def _positive_hours(text: str) -> float:
+    try:
+        hours = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not hours > 0 or hours == float("inf"):
+        raise argparse.ArgumentTypeError("must be a positive number of hours")
+    return hours
+
+
+def register(subparsers: Any) -> None:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "token",
+        help="print a JWT for the gateway",
+        description=(
+            "Print a JWT for the gateway, signed with PULSE_JWT_SECRET. team_leader needs --branch-id, "
+            "loan_officer --officer-id, client --client-id."
+        ),
+    )
+    parser.add_argument("--role", required=True, choices=[role.value for role in Role])
+    parser.add_argument("--branch-id", help="scope of a team_leader")
+    parser.add_argument("--officer-id", help="scope of a loan_officer")
+    parser.add_argument("--client-id", help="scope of a client")
+    parser.add_argument("--sub", help="subject (default: derived from role and scope id)")
+    parser.add_argument(
+        "--ttl-hours", type=_positive_hours, default=12.0, help="validity in hours (default 12)"
+    )
+    parser.set_defaults(func=run, _parser=parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    parser: argparse.ArgumentParser = args._parser
+    role = Role(args.role)
+    claim = SCOPE_CLAIM.get(role)
+    if claim is not None and not getattr(args, claim):
+        parser.error(f"role {role.value} requires {_SCOPE_OPTION[role]}")  # exits 2
+    try:
+        token = issue_token(
+            role,
+            sub=args.sub,
+            branch_id=args.branch_id,
+            officer_id=args.officer_id,
+            client_id=args.client_id,
+            ttl=dt.timedelta(hours=args.ttl_hours),
+            secret=get_settings().jwt_secret,
+        )
+    except ValueError as exc:  # e.g. an id with characters an identifier may not have
+        parser.error(_first_line(exc))
+    print(token)
+    return 0
+
+
+def _first_line(exc: ValueError) -> str:
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        details = [f"{'.'.join(str(p) for p in e['loc']) or 'token'}: {e['msg']}" for e in errors()]
+        return "invalid token claims: " + "; ".join(details)
+    return str(exc)

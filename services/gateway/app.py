@@ -1,0 +1,85 @@
+"""The gateway application: `create_app(settings)` (CONTRACT §4).
+
+Unauthenticated: `/healthz`, `/readyz`, `/metrics` (and the OpenAPI document and its UIs).
+Everything in `services.gateway.routes.ROUTERS` is behind the bearer-auth dependency.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import Depends, FastAPI, Response
+from fastapi.responses import JSONResponse
+
+from services.gateway import __version__
+from services.gateway.db import Database
+from services.gateway.errors import (
+    ERROR_RESPONSES,
+    CatchAllMiddleware,
+    ErrorBody,
+    error_response,
+    install_error_handlers,
+)
+from services.gateway.metrics import CONTENT_TYPE_LATEST, GatewayMetrics, MetricsMiddleware
+from services.gateway.routes import ROUTERS
+from services.gateway.security import current_claims
+from shared.settings import Settings, get_settings
+
+TITLE = "Pulse gateway"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings if settings is not None else get_settings()
+    db = Database(settings.database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max)
+    metrics = GatewayMetrics()
+    metrics.bind_pool(db.size, db.in_use)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await db.connect()  # a database that is down is logged, not fatal: /readyz says 503 until it is up
+        try:
+            yield
+        finally:
+            await db.close()
+
+    app = FastAPI(
+        title=TITLE,
+        version=__version__,
+        description="Read API of Pulse: loans and wealth portfolios, alerts, snapshot requests.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db = db
+    app.state.metrics = metrics
+
+    install_error_handlers(app)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_middleware(CatchAllMiddleware)  # added last = outermost
+
+    @app.get("/healthz", tags=["ops"])
+    async def healthz() -> dict[str, str]:
+        """Liveness: the process answers."""
+        return {"status": "ok"}
+
+    @app.get(
+        "/readyz",
+        tags=["ops"],
+        responses={503: {"model": ErrorBody, "description": "Database not reachable"}},
+    )
+    async def readyz() -> JSONResponse:
+        """Readiness: the database answers `SELECT 1`."""
+        if await db.ping():
+            return JSONResponse({"status": "ready"})
+        return error_response(503, "unavailable", "database not reachable")
+
+    @app.get("/metrics", tags=["ops"], response_class=Response)
+    async def metrics_endpoint() -> Response:
+        """Prometheus text exposition."""
+        return Response(content=metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
+    authenticated = [Depends(current_claims)]
+    for router in ROUTERS:
+        app.include_router(router, dependencies=authenticated, responses=ERROR_RESPONSES)
+
+    return app

@@ -1,0 +1,113 @@
+"""PostgreSQL plumbing: the asyncpg pool, and per-service schema migrations applied under an advisory lock.
+
+Every service owns one schema. Its migrations are the `NNN_name.sql` files of its `migrations/` folder,
+applied in order after the platform's own tables (the idempotent inbox and the outbox).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+import asyncpg
+
+from shared.logging import get_logger
+from shared.retry import retry_transient
+
+log = get_logger(__name__)
+
+if TYPE_CHECKING:
+    from asyncpg.pool import PoolConnectionProxy
+
+    # What `pool.acquire()` yields is a proxy of a connection; code takes either.
+    Connection: TypeAlias = asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]
+else:
+    Connection = asyncpg.Connection
+
+# Applied first in every service schema; `{schema}` is substituted (one of our identifiers, never input).
+PLATFORM_MIGRATION = """
+CREATE TABLE IF NOT EXISTS {schema}.inbox (
+    consumer     text        NOT NULL,
+    event_id     text        NOT NULL,
+    processed_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (consumer, event_id)
+);
+CREATE TABLE IF NOT EXISTS {schema}.outbox (
+    id         bigserial   PRIMARY KEY,
+    topic      text        NOT NULL,
+    key        bytea,
+    value      bytea       NOT NULL,
+    headers    jsonb       NOT NULL DEFAULT '[]',
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+"""
+
+
+def _encode_jsonb(value: Any) -> bytes:
+    # Binary jsonb is a version byte (1) and the JSON text; binary codecs also serve COPY.
+    return b"\x01" + json.dumps(value, separators=(",", ":")).encode()
+
+
+def _decode_jsonb(data: bytes) -> Any:
+    return json.loads(data[1:])
+
+
+async def _init_connection(conn: Connection) -> None:
+    await conn.set_type_codec(
+        "jsonb", encoder=_encode_jsonb, decoder=_decode_jsonb, schema="pg_catalog", format="binary"
+    )
+    await conn.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 5, retry: bool = True) -> asyncpg.Pool:
+    """A pool whose connections decode json/jsonb; waits (with backoff) for the database when `retry`."""
+
+    async def connect() -> asyncpg.Pool:
+        return await asyncpg.create_pool(
+            dsn, min_size=min_size, max_size=max_size, init=_init_connection, command_timeout=60
+        )
+
+    if not retry:
+        return await connect()
+    return await retry_transient(connect, what="database connect", initial=0.2, maximum=5.0)
+
+
+def _migration_files(folder: Path | None) -> list[tuple[str, str]]:
+    if folder is None or not folder.is_dir():
+        return []
+    return [(path.stem, path.read_text()) for path in sorted(folder.glob("*.sql"))]
+
+
+async def migrate(pool: asyncpg.Pool, schema: str, folder: Path | None) -> list[str]:
+    """Create `schema` and apply its pending migrations; concurrent starters wait on an advisory lock."""
+    applied_now: list[str] = []
+    async with pool.acquire() as conn:
+        await conn.execute("SELECT pg_advisory_lock(hashtext($1))", f"pulse-migrations:{schema}")
+        try:
+            await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+            await conn.execute(
+                f"CREATE TABLE IF NOT EXISTS {schema}.schema_migrations ("
+                " version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+            done = {r["version"] for r in await conn.fetch(f"SELECT version FROM {schema}.schema_migrations")}
+            pending = [("000_platform", PLATFORM_MIGRATION.format(schema=schema)), *_migration_files(folder)]
+            for version, sql in pending:
+                if version in done:
+                    continue
+                async with conn.transaction():
+                    await conn.execute(sql.replace("{schema}", schema))
+                    await conn.execute(
+                        f"INSERT INTO {schema}.schema_migrations (version) VALUES ($1)", version
+                    )
+                applied_now.append(version)
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", f"pulse-migrations:{schema}")
+    if applied_now:
+        log.info("migrations applied", schema=schema, versions=applied_now)
+    return applied_now
+
+
+def pool_stats(pool: asyncpg.Pool) -> dict[str, Any]:
+    size = pool.get_size()
+    return {"size": size, "in_use": size - pool.get_idle_size()}

@@ -1,0 +1,88 @@
+"""From raw message bytes to a typed event: the envelope, then the `data` model of its event type.
+
+To add an event type (e.g. an output event): list it for its topic in `shared.topics.EVENT_TYPES` and add
+one line to `DATA_MODELS` below.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+
+from shared.events.alerts import AlertAcknowledged
+from shared.events.control import BusinessDayClosed, SnapshotRequested
+from shared.events.envelope import Envelope, Rejected, describe, parse_envelope
+from shared.events.loans import (
+    ClientExited,
+    ClientReassigned,
+    ClientRegistered,
+    LoanDisbursed,
+    LoanRepaymentReceived,
+    LoanWrittenOff,
+    OfficerUpserted,
+)
+from shared.events.types import Model
+from shared.events.wealth import CashFlowRecorded, ClientOnboarded, PortfolioValued
+from shared.topics import EVENT_TYPES, Topic
+
+SUPPORTED_SCHEMA_VERSION = 1
+
+# Event type names are unique across topics, so one flat table serves every topic.
+DATA_MODELS: dict[str, type[Model]] = {
+    # loan-events
+    "officer.upserted": OfficerUpserted,
+    "client.registered": ClientRegistered,
+    "client.reassigned": ClientReassigned,
+    "client.exited": ClientExited,
+    "loan.disbursed": LoanDisbursed,
+    "loan.repayment_received": LoanRepaymentReceived,
+    "loan.written_off": LoanWrittenOff,
+    # wealth-events
+    "client.onboarded": ClientOnboarded,
+    "portfolio.valued": PortfolioValued,
+    "cash_flow.recorded": CashFlowRecorded,
+    # control
+    "business_day.closed": BusinessDayClosed,
+    "snapshot.requested": SnapshotRequested,
+    # alerts
+    "alert.acknowledged": AlertAcknowledged,
+}
+
+_NO_TYPES: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    envelope: Envelope
+    data: Model
+    """The typed data model of `envelope.event_type` (see `DATA_MODELS`)."""
+
+
+def data_model(event_type: str) -> type[Model]:
+    """The model of an event type's `data`; `Rejected("unknown_event_type")` if there is none."""
+    model = DATA_MODELS.get(event_type)
+    if model is None:
+        raise Rejected("unknown_event_type", f"no data model for event type {event_type!r}")
+    return model
+
+
+def parse_event(topic: Topic, raw: bytes | None) -> Event:
+    """Parse one message value read from `topic`, or raise `Rejected` with the dead-letter code:
+    `invalid_json`, `message_too_large`, `invalid_envelope`, `unknown_event_type`,
+    `unsupported_schema_version`, `invalid_data`, or a business-rule code of the event type."""
+    envelope = parse_envelope(raw)
+    event_type = envelope.event_type
+    model = DATA_MODELS.get(event_type)
+    if model is None or event_type not in EVENT_TYPES.get(topic, _NO_TYPES):
+        raise Rejected("unknown_event_type", f"event type {event_type!r} is not one of {topic}")
+    if envelope.schema_version != SUPPORTED_SCHEMA_VERSION:
+        raise Rejected(
+            "unsupported_schema_version",
+            f"schema_version {envelope.schema_version} of {event_type} is not supported",
+        )
+    try:
+        data = model.model_validate(envelope.data)
+    except ValidationError as exc:
+        raise Rejected("invalid_data", describe(exc)) from exc
+    return Event(envelope, data)

@@ -1,0 +1,275 @@
+"""How every Pulse consumer processes what it reads, one consumed batch at a time:
+
+1. each record is parsed into an event of its topic; bad input becomes a dead letter (never dropped);
+2. in ONE database transaction: the inbox records the batch's event_ids (`ON CONFLICT DO NOTHING
+   RETURNING` tells which are new), the service's handler applies the new events to its state and stages
+   its output events in the outbox, business-rule rejections are removed from the inbox again (so a fixed
+   and replayed dead letter is processed), and the batch's dead letters are published before the commit;
+3. after the commit, the outbox is relayed to Kafka and only then is the consumer offset committed.
+
+A crash anywhere re-reads the batch from the last committed offset; the inbox makes that a no-op for
+everything already committed. Transient faults (database or broker down) are retried with backoff, forever,
+never skipped. Any other error is treated as a possibly poisoned record: the batch is re-run one event at a
+time and an event that keeps failing is dead-lettered with code `processing_error`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+import structlog
+
+from shared import db
+from shared.events.envelope import Rejected, dumps
+from shared.events.registry import Event, parse_event
+from shared.kafka import outbox
+from shared.kafka.deadletter import InboundRecord, dead_letter
+from shared.kafka.outbox import OutboxRelay
+from shared.kafka.producer import OutboundRecord, Producer
+from shared.logging import get_logger
+from shared.metrics import (
+    BATCH_DURATION,
+    BATCH_SIZE,
+    DEAD_LETTERS,
+    DUPLICATES_SKIPPED,
+    EVENT_AGE,
+    EVENTS_PROCESSED,
+    LAST_PROCESSED,
+    TRANSIENT_RETRIES,
+)
+from shared.retry import Backoff, is_transient
+from shared.topics import Topic, topic_name, unprefixed
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """A parsed event and the record it came in."""
+
+    record: InboundRecord
+    event: Event
+
+    @property
+    def event_id(self) -> str:
+        return self.event.envelope.event_id
+
+    @property
+    def event_type(self) -> str:
+        return self.event.envelope.event_type
+
+
+@dataclass(slots=True)
+class Batch:
+    """What a handler gets: the new events of one consumed batch, a connection inside the batch's
+    transaction, and the means to emit output events and reject events that break a business rule."""
+
+    conn: db.Connection
+    events: list[Incoming]
+    prefix: str
+    source: str
+    outputs: list[OutboundRecord] = field(default_factory=list)
+    rejections: dict[str, Rejected] = field(default_factory=dict)
+
+    def emit(self, topic: Topic, key: str, envelope: dict[str, Any]) -> None:
+        self.outputs.append(
+            OutboundRecord(topic=topic_name(topic, self.prefix), value=dumps(envelope), key=key.encode())
+        )
+
+    def reject(self, incoming: Incoming, code: str, message: str) -> None:
+        """The handler found that `incoming` breaks a business rule; it must not have changed state for it."""
+        self.rejections[incoming.event_id] = Rejected(code, message)
+
+    @property
+    def accepted(self) -> Iterator[Incoming]:
+        return (i for i in self.events if i.event_id not in self.rejections)
+
+
+Handler = Callable[[Batch], Awaitable[None]]
+
+
+@contextmanager
+def bound(record: InboundRecord, event: Event | None = None) -> Iterator[None]:
+    """Bind the message's coordinates (and its event's identity) to every log line logged meanwhile."""
+    values: dict[str, Any] = {"topic": record.topic, "partition": record.partition, "offset": record.offset}
+    if event is not None:
+        values["event_id"] = event.envelope.event_id
+        values["event_type"] = event.envelope.event_type
+    with structlog.contextvars.bound_contextvars(**values):
+        yield
+
+
+@dataclass
+class Consumer:
+    """One subscriber: a consumer group reading one topic into one service's schema."""
+
+    service: str
+    schema: str
+    group: str
+    topic: Topic
+    handler: Handler
+    pool: asyncpg.Pool
+    producer: Producer
+    relay: OutboxRelay
+    prefix: str = ""
+    retry_initial: float = 0.2
+    retry_max: float = 30.0
+    poison_attempts: int = 3
+
+    @property
+    def dead_letter_topic(self) -> str:
+        return topic_name(Topic.DEAD_LETTERS, self.prefix)
+
+    async def process(self, records: Sequence[InboundRecord]) -> None:
+        """Process one consumed batch to completion: when this returns, the offsets may be committed."""
+        if not records:
+            return
+        started = time.perf_counter()
+        parsed, dead = self._parse(records)
+        await self._retrying(lambda: self._apply(parsed, dead), what="batch", fallback=parsed, dead=dead)
+        await self._retrying(self.relay.flush, what="outbox relay")
+        BATCH_SIZE.labels(self.service, self.group).observe(len(records))
+        BATCH_DURATION.labels(self.service, self.group).observe(time.perf_counter() - started)
+        LAST_PROCESSED.labels(self.service, self.group).set(time.time())
+
+    # -- parsing ---------------------------------------------------------------------------------------
+    def _parse(self, records: Sequence[InboundRecord]) -> tuple[list[Incoming], list[OutboundRecord]]:
+        parsed: list[Incoming] = []
+        dead: list[OutboundRecord] = []
+        for record in records:
+            logical = unprefixed(record.topic, self.prefix) or self.topic
+            try:
+                parsed.append(Incoming(record, parse_event(logical, record.value)))
+            except Rejected as rejection:
+                dead.append(self._dead_letter(record, rejection, None))
+        return parsed, dead
+
+    def _dead_letter(self, record: InboundRecord, rejection: Rejected, event: Event | None) -> OutboundRecord:
+        DEAD_LETTERS.labels(self.service, self.group, rejection.code).inc()
+        with bound(record, event):
+            log.warning("dead-lettered", code=rejection.code, reason=rejection.message)
+        return dead_letter(
+            record,
+            code=rejection.code,
+            message=rejection.message,
+            group=self.group,
+            dead_letter_topic=self.dead_letter_topic,
+        )
+
+    # -- the transaction -------------------------------------------------------------------------------
+    async def _apply(self, parsed: list[Incoming], dead: list[OutboundRecord]) -> None:
+        unique: dict[str, Incoming] = {}
+        for incoming in parsed:
+            unique.setdefault(incoming.event_id, incoming)
+        async with self.pool.acquire() as conn, conn.transaction():
+            new_ids = await self._claim(conn, list(unique))
+            duplicates = len(parsed) - len(new_ids)
+            batch = Batch(
+                conn=conn,
+                events=[unique[i] for i in unique if i in new_ids],
+                prefix=self.prefix,
+                source=self.service,
+            )
+            if batch.events:
+                await self.handler(batch)
+            rejected_dead = [
+                self._dead_letter(i.record, batch.rejections[i.event_id], i.event)
+                for i in batch.events
+                if i.event_id in batch.rejections
+            ]
+            if batch.rejections:
+                await conn.execute(
+                    f"DELETE FROM {self.schema}.inbox WHERE consumer = $1 AND event_id = ANY($2::text[])",
+                    self.group,
+                    list(batch.rejections),
+                )
+            await outbox.stage(conn, self.schema, batch.outputs)
+            # Before the commit: a crash after it would otherwise lose them (the inbox skips the redelivery).
+            await self.producer.send_all([*dead, *rejected_dead])
+        self._observe(batch, duplicates)
+
+    async def _claim(self, conn: db.Connection, event_ids: list[str]) -> set[str]:
+        if not event_ids:
+            return set()
+        rows = await conn.fetch(
+            f"INSERT INTO {self.schema}.inbox (consumer, event_id)"
+            " SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING RETURNING event_id",
+            self.group,
+            event_ids,
+        )
+        return {r["event_id"] for r in rows}
+
+    def _observe(self, batch: Batch, duplicates: int) -> None:
+        if duplicates:
+            DUPLICATES_SKIPPED.labels(self.service, self.group).inc(duplicates)
+        now = time.time()
+        for incoming in batch.accepted:
+            event_type = incoming.event_type
+            EVENTS_PROCESSED.labels(self.service, self.group, event_type).inc()
+            age = now - incoming.event.envelope.occurred_at.timestamp()
+            EVENT_AGE.labels(self.service, self.group, event_type).observe(max(age, 0.0))
+
+    # -- retries ---------------------------------------------------------------------------------------
+    async def _retrying(
+        self,
+        operation: Callable[[], Awaitable[Any]],
+        *,
+        what: str,
+        fallback: list[Incoming] | None = None,
+        dead: list[OutboundRecord] | None = None,
+    ) -> None:
+        backoff = Backoff(self.retry_initial, self.retry_max)
+        while True:
+            try:
+                await operation()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if is_transient(exc):
+                    TRANSIENT_RETRIES.labels(self.service, self.group).inc()
+                    delay = backoff.next_delay()
+                    log.warning(
+                        "transient fault, retrying",
+                        what=what,
+                        error=repr(exc)[:300],
+                        retry_in=round(delay, 2),
+                    )
+                    await asyncio.sleep(delay)
+                    continue
+                if fallback is None or dead is None:
+                    raise
+                log.exception("batch failed; re-running it one event at a time", size=len(fallback))
+                await self._one_by_one(fallback, dead)
+                return
+
+    async def _one_by_one(self, parsed: list[Incoming], dead: list[OutboundRecord]) -> None:
+        await self._retrying(lambda: self.producer.send_all(dead), what="dead letters")
+        for incoming in parsed:
+            attempts = 0
+            while True:
+                try:
+                    await self._retrying(lambda i=incoming: self._apply([i], []), what="event")  # type: ignore[misc]
+                    break
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    attempts += 1
+                    if attempts < self.poison_attempts:
+                        await asyncio.sleep(self.retry_initial * attempts)
+                        continue
+                    with bound(incoming.record, incoming.event):
+                        log.exception("event keeps failing; dead-lettering it", attempts=attempts)
+                    record = self._dead_letter(
+                        incoming.record,
+                        Rejected("processing_error", f"{type(exc).__name__}: {exc}"[:1000]),
+                        incoming.event,
+                    )
+                    await self._retrying(lambda r=record: self.producer.send_all([r]), what="dead letter")  # type: ignore[misc]
+                    break

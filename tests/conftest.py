@@ -1,0 +1,95 @@
+"""Fixtures shared by integration and e2e tests: the real stack, and an isolated world per test (its own
+topic prefix, its own database, its own service processes)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from shared.settings import get_settings
+from tests.support.kafka import Bus, create_topics, delete_topics
+from tests.support.processes import ServiceProcess
+from tests.support.stack import Stack, start_stack
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Stack]:
+    the_stack, containers = start_stack()
+    yield the_stack
+    for container in containers:
+        container.stop()  # type: ignore[attr-defined]
+
+
+def _with_database(url: str, database: str) -> str:
+    base, _, _ = url.rpartition("/")
+    return f"{base}/{database}"
+
+
+@dataclass
+class World:
+    """One test's private slice of the stack."""
+
+    stack: Stack
+    prefix: str
+    database_url: str
+    bus: Bus
+    log_dir: Path
+    processes: list[ServiceProcess] = field(default_factory=list)
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {
+            "KAFKA_BOOTSTRAP_SERVERS": self.stack.kafka_bootstrap,
+            "DATABASE_URL": self.database_url,
+            "PULSE_TOPIC_PREFIX": self.prefix,
+            "PULSE_JWT_SECRET": get_settings().jwt_secret,
+            "PULSE_RETRY_MAX_SECONDS": "2",
+            "PULSE_BATCH_TIMEOUT_MS": "50",
+            **self.extra_env,
+        }
+
+    def service(self, name: str, *, start: bool = True) -> ServiceProcess:
+        process = ServiceProcess(name, self.env, self.log_dir)
+        self.processes.append(process)
+        return process.start() if start else process
+
+    async def connect(self) -> asyncpg.Connection:
+        return await asyncpg.connect(self.database_url)
+
+
+@pytest.fixture
+async def world(stack: Stack, tmp_path: Path) -> AsyncIterator[World]:
+    suffix = uuid.uuid4().hex[:10]
+    prefix = f"t{suffix}-"
+    database = f"pulse_t{suffix}"
+    admin = await asyncpg.connect(stack.database_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{database}"')
+    finally:
+        await admin.close()
+    await create_topics(stack.kafka_bootstrap, prefix)
+    the_world = World(
+        stack,
+        prefix,
+        _with_database(stack.database_url, database),
+        Bus(stack.kafka_bootstrap, prefix),
+        tmp_path,
+    )
+    try:
+        yield the_world
+    finally:
+        for process in the_world.processes:
+            process.stop()
+        await the_world.bus.close()
+        await delete_topics(stack.kafka_bootstrap, prefix)
+        admin = await asyncpg.connect(stack.database_url)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        finally:
+            await admin.close()

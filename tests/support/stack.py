@@ -1,0 +1,81 @@
+"""Where the tests' Kafka and PostgreSQL come from: testcontainers where a Docker engine answers, otherwise
+the native stack that `make test` starts (deploy/local), or whatever KAFKA_BOOTSTRAP_SERVERS and
+DATABASE_URL name. Never a mock broker or an in-memory database."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+NATIVE_KAFKA = "127.0.0.1:9092"
+NATIVE_DATABASE = "postgresql://pulse:pulse@127.0.0.1:5433/pulse"
+
+
+def docker_available() -> bool:
+    if os.environ.get("PULSE_TEST_DOCKER", "auto") == "0" or shutil.which("docker") is None:
+        return False
+    try:
+        return subprocess.run(["docker", "info"], capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Stack:
+    kafka_bootstrap: str
+    database_url: str  # the server's maintenance database; tests create their own databases
+    kind: str  # "native" or "docker"
+    _pg_container: object | None = None
+
+    def stop_postgres(self) -> None:
+        if self.kind == "docker":
+            self._pg_container.get_wrapped_container().stop()  # type: ignore[attr-defined]
+        else:
+            _run(ROOT / "deploy/local/postgres.sh", "stop")
+
+    def start_postgres(self) -> None:
+        if self.kind == "docker":
+            self._pg_container.get_wrapped_container().start()  # type: ignore[attr-defined]
+        else:
+            _run(ROOT / "deploy/local/postgres.sh", "start")
+
+
+def _run(script: Path, *args: str) -> None:
+    subprocess.run([str(script), *args], check=True, cwd=ROOT, capture_output=True, timeout=120)
+
+
+def start_stack() -> tuple[Stack, list[object]]:
+    """The stack for this session, and the containers to stop at its end."""
+    if "KAFKA_BOOTSTRAP_SERVERS" in os.environ or "DATABASE_URL" in os.environ or not docker_available():
+        return (
+            Stack(
+                kafka_bootstrap=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", NATIVE_KAFKA),
+                database_url=os.environ.get("DATABASE_URL", NATIVE_DATABASE),
+                kind="native",
+            ),
+            [],
+        )
+    from testcontainers.kafka import KafkaContainer
+    from testcontainers.postgres import PostgresContainer
+
+    kafka = KafkaContainer("apache/kafka:4.1.1").with_kraft()
+    # A fixed host port, so that a stopped and restarted PostgreSQL comes back at the same address.
+    postgres = PostgresContainer(
+        "postgres:15", username="pulse", password="pulse", dbname="pulse", driver=None
+    )
+    postgres.with_bind_ports(5432, free_port())
+    kafka.start()
+    postgres.start()
+    url = postgres.get_connection_url()
+    return Stack(kafka.get_bootstrap_server(), url, "docker", postgres), [kafka, postgres]

@@ -1,0 +1,166 @@
+"""Builders shared by the event-schema tests: envelopes as raw bytes, and one valid `data` per event type."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+
+from shared.events import Event, Rejected, parse_event
+from shared.topics import Topic
+
+MISSING: Any = object()
+"""Pass as an override to leave a key out of the envelope."""
+
+_RAW_NUMBER = re.compile(r'"@num:([^"@]*)@"')
+
+
+def number(literal: str) -> str:
+    """A JSON number written exactly as `literal` (e.g. `1e400`), which Python's json cannot produce."""
+    return f"@num:{literal}@"
+
+
+def envelope(event_type: str, data: Any, /, **overrides: Any) -> bytes:
+    """The raw message value of an envelope; `overrides` replace (or, with MISSING, remove) its keys."""
+    value: dict[str, Any] = {
+        "event_id": "evt-0001",
+        "event_type": event_type,
+        "schema_version": 1,
+        "occurred_at": "2025-10-08T09:30:00Z",
+        "source": "test",
+        "data": data,
+    }
+    for key, override in overrides.items():
+        if override is MISSING:
+            value.pop(key, None)
+        else:
+            value[key] = override
+    text = json.dumps(value, separators=(",", ":"))
+    return _RAW_NUMBER.sub(lambda m: m.group(1), text).encode()
+
+
+def parse(topic: Topic, event_type: str, data: Any, /, **overrides: Any) -> Event:
+    return parse_event(topic, envelope(event_type, data, **overrides))
+
+
+def rejection(topic: Topic, raw: bytes | None) -> str:
+    """The `Rejected.code` of a message that must be rejected (fails the test if it is accepted)."""
+    with pytest.raises(Rejected) as caught:
+        parse_event(topic, raw)
+    assert caught.value.message, "a rejection explains itself"
+    return caught.value.code
+
+
+def rejected(topic: Topic, event_type: str, data: Any, /, **overrides: Any) -> str:
+    return rejection(topic, envelope(event_type, data, **overrides))
+
+
+def with_(base: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    """A copy of `base` with keys changed (or removed, with MISSING)."""
+    copy = dict(base)
+    for key, change in changes.items():
+        if change is MISSING:
+            copy.pop(key, None)
+        else:
+            copy[key] = change
+    return copy
+
+
+# One valid `data` per event type, with its topic.
+OFFICER: dict[str, Any] = {
+    "officer_id": "OFF-1",
+    "branch_id": "BR-NAI",
+    "name": "Amina Wanjiru",
+    "email": "amina@lender.example",
+    "role": "loan_officer",
+}
+CLIENT_REGISTERED: dict[str, Any] = {
+    "client_id": "CL-1",
+    "officer_id": "OFF-1",
+    "registered_on": "2025-01-15",
+}
+CLIENT_REASSIGNED: dict[str, Any] = {"client_id": "CL-1", "officer_id": "OFF-2", "effective_on": "2025-06-01"}
+CLIENT_EXITED: dict[str, Any] = {"client_id": "CL-1", "exited_on": "2025-12-31"}
+LOAN_DISBURSED: dict[str, Any] = {
+    "loan_id": "LN-1",
+    "client_id": "CL-1",
+    "disbursed_on": "2025-02-01",
+    "principal": "1500.25",
+    "schedule": [
+        {"due_on": "2025-03-01", "principal": "500.25", "interest": "30.0050"},
+        {"due_on": "2025-04-01", "principal": "500", "interest": "20"},
+        {"due_on": "2025-05-01", "principal": "500.00", "interest": 10},
+    ],
+}
+REPAYMENT: dict[str, Any] = {
+    "payment_id": "PAY-1",
+    "loan_id": "LN-1",
+    "client_id": "CL-1",
+    "paid_on": "2025-03-01",
+    "principal": "500.25",
+    "interest": "30.005",
+    "fees": "0",
+}
+WRITTEN_OFF: dict[str, Any] = {"loan_id": "LN-1", "client_id": "CL-1", "written_off_on": "2025-09-30"}
+CLIENT_ONBOARDED: dict[str, Any] = {"client_id": "W-1", "name": "Jane Doe", "base_currency": "EUR"}
+PORTFOLIO_VALUED: dict[str, Any] = {
+    "client_id": "W-1",
+    "as_of": "2025-10-07",
+    "positions": [
+        {
+            "instrument_id": "US0378331005",
+            "asset_class": "Equity",
+            "custodian": "Bank A",
+            "market_value": "120000.50",
+            "est_annual_income": "600",
+            "quantity": "512.123456789",
+            "price": "234.3266845",
+        },
+        {
+            "instrument_id": "DE0001102580",
+            "asset_class": "Fixed Income",
+            "custodian": "Bank B",
+            "market_value": "50000",
+            "est_annual_income": "1250.75",
+            "maturity_date": "2032-02-15",
+        },
+        {"instrument_id": "CASH-EUR", "asset_class": "Cash", "custodian": "Bank A", "market_value": "-25.5"},
+    ],
+}
+CASH_FLOW: dict[str, Any] = {
+    "flow_id": "FL-1",
+    "client_id": "W-1",
+    "flow_date": "2025-10-01",
+    "amount": "10000",
+    "kind": "contribution",
+}
+BUSINESS_DAY_CLOSED: dict[str, Any] = {"business_date": "2025-10-07"}
+SNAPSHOT_REQUESTED: dict[str, Any] = {
+    "business_date": "2025-10-07",
+    "officer_id": "OFF-1",
+    "force": True,
+    "requested_by": "admin",
+}
+ALERT_ACKNOWLEDGED: dict[str, Any] = {
+    "alert_id": "alert-42",
+    "acknowledged_by": "officer:OFF-1",
+    "acknowledged_at": "2025-10-08T10:15:00+03:00",
+}
+
+VALID: dict[str, tuple[Topic, dict[str, Any]]] = {
+    "officer.upserted": (Topic.LOAN_EVENTS, OFFICER),
+    "client.registered": (Topic.LOAN_EVENTS, CLIENT_REGISTERED),
+    "client.reassigned": (Topic.LOAN_EVENTS, CLIENT_REASSIGNED),
+    "client.exited": (Topic.LOAN_EVENTS, CLIENT_EXITED),
+    "loan.disbursed": (Topic.LOAN_EVENTS, LOAN_DISBURSED),
+    "loan.repayment_received": (Topic.LOAN_EVENTS, REPAYMENT),
+    "loan.written_off": (Topic.LOAN_EVENTS, WRITTEN_OFF),
+    "client.onboarded": (Topic.WEALTH_EVENTS, CLIENT_ONBOARDED),
+    "portfolio.valued": (Topic.WEALTH_EVENTS, PORTFOLIO_VALUED),
+    "cash_flow.recorded": (Topic.WEALTH_EVENTS, CASH_FLOW),
+    "business_day.closed": (Topic.CONTROL, BUSINESS_DAY_CLOSED),
+    "snapshot.requested": (Topic.CONTROL, SNAPSHOT_REQUESTED),
+    "alert.acknowledged": (Topic.ALERTS, ALERT_ACKNOWLEDGED),
+}

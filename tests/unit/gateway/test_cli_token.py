@@ -1,0 +1,111 @@
+"""`pulse token` through `cli.main.main` (CONTRACT §5)."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+import types
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import cli.main
+from cli.main import main
+from shared.auth import Role, verify_token
+from shared.settings import get_settings
+
+pytestmark = pytest.mark.unit
+
+SECRET = "cli-token-test-secret-0123456789abcdef-xyz"
+
+
+@pytest.fixture(autouse=True)
+def jwt_secret(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    monkeypatch.setenv("PULSE_JWT_SECRET", SECRET)
+    get_settings.cache_clear()
+    yield SECRET
+    get_settings.cache_clear()
+
+
+@pytest.mark.parametrize(
+    ("argv", "role", "scope"),
+    [
+        (["--role", "admin"], Role.ADMIN, {}),
+        (["--role", "team_leader", "--branch-id", "B1"], Role.TEAM_LEADER, {"branch_id": "B1"}),
+        (["--role", "loan_officer", "--officer-id", "O-7"], Role.LOAN_OFFICER, {"officer_id": "O-7"}),
+        (["--role", "client", "--client-id", "C1"], Role.CLIENT, {"client_id": "C1"}),
+    ],
+)
+def test_token_prints_a_verifiable_jwt(
+    capsys: pytest.CaptureFixture[str], argv: list[str], role: Role, scope: dict[str, str]
+) -> None:
+    assert main(["token", *argv]) == 0
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1  # the token only, on one line
+    claims = verify_token(out.strip(), SECRET)
+    assert claims.role is role
+    for name in ("branch_id", "officer_id", "client_id"):
+        assert getattr(claims, name) == scope.get(name)
+
+
+def test_token_sub_and_ttl(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["token", "--role", "admin", "--sub", "ops@example.com", "--ttl-hours", "2"]) == 0
+    claims = verify_token(capsys.readouterr().out.strip(), SECRET)
+    assert claims.sub == "ops@example.com"
+    remaining = claims.exp - dt.datetime.now(dt.UTC)
+    assert dt.timedelta(hours=1, minutes=59) < remaining <= dt.timedelta(hours=2)
+
+
+@pytest.mark.parametrize(
+    ("argv", "option"),
+    [
+        (["--role", "team_leader"], "--branch-id"),
+        (["--role", "loan_officer"], "--officer-id"),
+        (["--role", "loan_officer", "--branch-id", "B1"], "--officer-id"),
+        (["--role", "client"], "--client-id"),
+    ],
+)
+def test_missing_scope_id_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], argv: list[str], option: str
+) -> None:
+    assert main(["token", *argv]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert option in captured.err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        ["token"],
+        ["token", "--role", "superuser"],
+        ["token", "--role", "admin", "--ttl-hours", "0"],
+        ["token", "--role", "client", "--client-id", "has spaces"],
+        ["no-such-command"],
+    ],
+)
+def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
+    assert main(argv) == 2
+    assert capsys.readouterr().out == ""
+
+
+def test_help_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["token", "--help"]) == 0
+    assert "--officer-id" in capsys.readouterr().out
+
+
+def test_coroutine_handlers_are_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def handler(args: argparse.Namespace) -> int:
+        return 7
+
+    def register(subparsers: Any) -> None:
+        subparsers.add_parser("async-demo").set_defaults(func=handler)
+
+    module = types.ModuleType("fake_async_command")
+    module.register = register  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "fake_async_command", module)
+    monkeypatch.setattr(cli.main, "COMMANDS", [*cli.main.COMMANDS, "fake_async_command"])
+    assert main(["async-demo"]) == 7
