@@ -97,9 +97,7 @@ async def migrate(pool: asyncpg.Pool, schema: str, folder: Path | None) -> list[
                     continue
                 async with conn.transaction():
                     await conn.execute(sql.replace("{schema}", schema))
-                    await conn.execute(
-                        f"INSERT INTO {schema}.schema_migrations (version) VALUES ($1)", version
-                    )
+                    await conn.execute(f"INSERT INTO {schema}.schema_migrations (version) VALUES ($1)", version)
                 applied_now.append(version)
         finally:
             await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", f"pulse-migrations:{schema}")

@@ -76,6 +76,4 @@ PUBLISHED = Counter(
     registry=REGISTRY,
 )
 DB_POOL_SIZE = Gauge("pulse_db_pool_size", "Connections open in the pool", ["service"], registry=REGISTRY)
-DB_POOL_IN_USE = Gauge(
-    "pulse_db_pool_in_use", "Connections checked out of the pool", ["service"], registry=REGISTRY
-)
+DB_POOL_IN_USE = Gauge("pulse_db_pool_in_use", "Connections checked out of the pool", ["service"], registry=REGISTRY)

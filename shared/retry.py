@@ -87,9 +87,7 @@ async def retry_transient(
             if not is_transient(exc):
                 raise
             delay = backoff.next_delay()
-            log.warning(
-                "transient fault, retrying", what=what, error=repr(exc)[:300], retry_in=round(delay, 3)
-            )
+            log.warning("transient fault, retrying", what=what, error=repr(exc)[:300], retry_in=round(delay, 3))
             if on_retry is not None:
                 on_retry(exc)
             await asyncio.sleep(delay)

@@ -63,9 +63,8 @@ class Service:
         self.settings = settings or get_settings()
         self.jobs = list(jobs)
         self._pool: asyncpg.Pool | None = None
-        self.producer = Producer(
-            self.settings.kafka_bootstrap_servers, client_id=f"pulse-{name}", service=name
-        )
+        self._relay: OutboxRelay | None = None
+        self.producer = Producer(self.settings.kafka_bootstrap_servers, client_id=f"pulse-{name}", service=name)
         self.broker = KafkaBroker(
             self.settings.kafka_bootstrap_servers,
             client_id=f"pulse-{name}",
@@ -95,6 +94,12 @@ class Service:
             raise RuntimeError("the service has not started")
         return self._pool
 
+    @property
+    def relay(self) -> OutboxRelay:
+        if self._relay is None:
+            raise RuntimeError("the service has not started")
+        return self._relay
+
     def consumer_group(self, topic: Topic) -> str:
         # The prefix keeps environments sharing a cluster (and test runs) from sharing offsets.
         return f"{self.settings.topic_prefix}pulse.{self.name}.{topic}"
@@ -118,9 +123,7 @@ class Service:
         self._consumers.append(consumer)
 
         async def consume(message: KafkaMessage) -> None:
-            records = (
-                message.raw_message if isinstance(message.raw_message, tuple) else (message.raw_message,)
-            )
+            records = message.raw_message if isinstance(message.raw_message, tuple) else (message.raw_message,)
             await consumer.process([_inbound(r) for r in records])
             failpoints.hit("after-db-commit")
             await message.ack()
@@ -146,7 +149,7 @@ class Service:
         if self.migrations is not None or self._consumers:
             await db.migrate(self._pool, self.schema, self.migrations)
         await self.producer.start()
-        relay = OutboxRelay(self._pool, self.schema, self.producer)
+        relay = self._relay = OutboxRelay(self._pool, self.schema, self.producer)
         for consumer in self._consumers:
             consumer.pool = self._pool
             consumer.relay = relay
@@ -182,9 +185,7 @@ class Service:
             except asyncio.CancelledError:
                 raise
             except Exception:
-                log.exception(
-                    "background job failed; restarting it in 5 s", job=getattr(job, "__name__", "job")
-                )
+                log.exception("background job failed; restarting it in 5 s", job=getattr(job, "__name__", "job"))
                 await asyncio.sleep(5)
 
     async def _export_pool_stats(self) -> None:
@@ -200,9 +201,7 @@ class Service:
         async def healthz(scope: Any) -> AsgiResponse:
             started = self._started_at is not None
             body = {"status": "ok" if started else "starting", "service": self.name}
-            return AsgiResponse(
-                dumps(body), 200 if started else 503, headers={"content-type": "application/json"}
-            )
+            return AsgiResponse(dumps(body), 200 if started else 503, headers={"content-type": "application/json"})
 
         return healthz
 

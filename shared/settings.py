@@ -54,6 +54,7 @@ class Settings(BaseSettings):
     # Snapshotter schedule: at `close_time` in `timezone` the previous day is closed.
     timezone: str = "UTC"
     close_time: str = "01:00"
+    schedule_enabled: bool = True
 
     # Alerter.
     notification_horizon_days: int = Field(2, ge=0)

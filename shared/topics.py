@@ -48,9 +48,7 @@ EVENT_TYPES: dict[Topic, frozenset[str]] = {
     Topic.RETURNS: frozenset({"returns.computed"}),
     Topic.AGGREGATES: frozenset({"aggregate.updated"}),
     Topic.ALERTS: frozenset({"alert.raised", "alert.resolved", "alert.acknowledged"}),
-    Topic.NOTIFICATIONS: frozenset(
-        {"notification.requested", "notification.delivered", "notification.failed"}
-    ),
+    Topic.NOTIFICATIONS: frozenset({"notification.requested", "notification.delivered", "notification.failed"}),
 }
 
 

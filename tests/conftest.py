@@ -51,6 +51,7 @@ class World:
             "PULSE_JWT_SECRET": get_settings().jwt_secret,
             "PULSE_RETRY_MAX_SECONDS": "2",
             "PULSE_BATCH_TIMEOUT_MS": "50",
+            "PULSE_SCHEDULE_ENABLED": "false",
             **self.extra_env,
         }
 

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from services.snapshotter import handlers
+from services.snapshotter import handlers, jobs
 from shared.service import Service, Subscription
 from shared.settings import get_settings
 from shared.topics import Topic
@@ -19,6 +19,7 @@ def build() -> Service:
             Subscription(Topic.WEALTH_EVENTS, handlers.on_wealth_events),
             Subscription(Topic.CONTROL, handlers.on_control),
         ],
+        jobs=[jobs.restate_late_events, jobs.close_days_on_schedule],
         settings=settings,
     )
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
+from shared.events.aggregates import LoanAggregateUpdated
 from shared.events.alerts import AlertAcknowledged
 from shared.events.control import BusinessDayClosed, SnapshotRequested
 from shared.events.envelope import Envelope, Rejected, describe, parse_envelope
@@ -22,6 +23,7 @@ from shared.events.loans import (
     LoanWrittenOff,
     OfficerUpserted,
 )
+from shared.events.snapshots import LoanSnapshotCreated
 from shared.events.types import Model
 from shared.events.wealth import CashFlowRecorded, ClientOnboarded, PortfolioValued
 from shared.topics import EVENT_TYPES, Topic
@@ -45,6 +47,10 @@ DATA_MODELS: dict[str, type[Model]] = {
     # control
     "business_day.closed": BusinessDayClosed,
     "snapshot.requested": SnapshotRequested,
+    # snapshots
+    "loan_snapshot.created": LoanSnapshotCreated,
+    # aggregates
+    "aggregate.updated": LoanAggregateUpdated,
     # alerts
     "alert.acknowledged": AlertAcknowledged,
 }

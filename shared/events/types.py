@@ -161,3 +161,18 @@ Measure = Annotated[
     PlainSerializer(_serialize_amount, return_type=str, when_used="json"),
 ]
 """A decimal that is not money (a quantity, a price): finite, |x| < 1e15, up to 18 decimal places."""
+
+
+def _check_finite(value: Decimal) -> Decimal:
+    if not value.is_finite():
+        raise ValueError("must be finite")
+    return value + Decimal(0)
+
+
+Exact = Annotated[
+    Decimal,
+    BeforeValidator(_to_decimal),
+    AfterValidator(_check_finite),
+    PlainSerializer(_serialize_amount, return_type=str, when_used="json"),
+]
+"""A computed decimal Pulse publishes (a sum, a ratio): exact, unrounded, any number of places."""

@@ -47,6 +47,4 @@ def dead_letter(
         ("x-failed-at", failed_at.encode()),
     )
     # A tombstone has no value; a dead letter must have one, so it gets an empty value.
-    return OutboundRecord(
-        topic=dead_letter_topic, value=record.value or b"", key=record.key, headers=kept + ours
-    )
+    return OutboundRecord(topic=dead_letter_topic, value=record.value or b"", key=record.key, headers=kept + ours)

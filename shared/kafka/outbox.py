@@ -5,14 +5,21 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from typing import Any
 
 import asyncpg
 
 from shared import db
+from shared.events.envelope import dumps
 from shared.kafka.producer import OutboundRecord, Producer
 from shared.metrics import OUTBOX_PENDING
+from shared.topics import Topic, topic_name
 
 RELAY_CHUNK = 2000
+
+
+def event_record(topic: Topic, key: str, envelope: dict[str, Any], prefix: str) -> OutboundRecord:
+    return OutboundRecord(topic=topic_name(topic, prefix), value=dumps(envelope), key=key.encode())
 
 
 async def stage(conn: db.Connection, schema: str, records: Sequence[OutboundRecord]) -> None:
@@ -23,9 +30,7 @@ async def stage(conn: db.Connection, schema: str, records: Sequence[OutboundReco
         "outbox",
         schema_name=schema,
         columns=["topic", "key", "value", "headers"],
-        records=[
-            (r.topic, r.key, r.value, [[k, v.decode("latin-1")] for k, v in r.headers]) for r in records
-        ],
+        records=[(r.topic, r.key, r.value, [[k, v.decode("latin-1")] for k, v in r.headers]) for r in records],
     )
 
 
@@ -51,9 +56,7 @@ class OutboxRelay:
 
     async def _relay_chunk(self) -> int:
         async with self.pool.acquire() as conn, conn.transaction():
-            got = await conn.fetchval(
-                "SELECT pg_try_advisory_xact_lock(hashtext($1))", f"pulse-outbox:{self.schema}"
-            )
+            got = await conn.fetchval("SELECT pg_try_advisory_xact_lock(hashtext($1))", f"pulse-outbox:{self.schema}")
             if not got:
                 return 0
             rows = await conn.fetch(

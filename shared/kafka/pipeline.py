@@ -26,7 +26,7 @@ import asyncpg
 import structlog
 
 from shared import db
-from shared.events.envelope import Rejected, dumps
+from shared.events.envelope import Rejected
 from shared.events.registry import Event, parse_event
 from shared.kafka import outbox
 from shared.kafka.deadletter import InboundRecord, dead_letter
@@ -78,9 +78,7 @@ class Batch:
     rejections: dict[str, Rejected] = field(default_factory=dict)
 
     def emit(self, topic: Topic, key: str, envelope: dict[str, Any]) -> None:
-        self.outputs.append(
-            OutboundRecord(topic=topic_name(topic, self.prefix), value=dumps(envelope), key=key.encode())
-        )
+        self.outputs.append(outbox.event_record(topic, key, envelope, self.prefix))
 
     def reject(self, incoming: Incoming, code: str, message: str) -> None:
         """The handler found that `incoming` breaks a business rule; it must not have changed state for it."""

@@ -81,9 +81,7 @@ class Producer:
         producer = self._producer
 
         async def send() -> None:
-            futures = [
-                await producer.send(r.topic, r.value, key=r.key, headers=list(r.headers)) for r in batch
-            ]
+            futures = [await producer.send(r.topic, r.value, key=r.key, headers=list(r.headers)) for r in batch]
             await asyncio.gather(*futures)
 
         await retry_transient(send, what="kafka publish", initial=0.2, maximum=10.0)

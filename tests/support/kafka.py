@@ -22,10 +22,7 @@ async def create_topics(bootstrap: str, prefix: str) -> None:
     await admin.start()
     try:
         await admin.create_topics(
-            [
-                NewTopic(topic_name(t, prefix), num_partitions=n, replication_factor=1)
-                for t, n in PARTITIONS.items()
-            ]
+            [NewTopic(topic_name(t, prefix), num_partitions=n, replication_factor=1) for t, n in PARTITIONS.items()]
         )
     except TopicAlreadyExistsError:
         pass
@@ -67,9 +64,7 @@ class Bus:
 
     async def producer(self) -> AIOKafkaProducer:
         if self._producer is None:
-            self._producer = AIOKafkaProducer(
-                bootstrap_servers=self.bootstrap, acks="all", enable_idempotence=True
-            )
+            self._producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks="all", enable_idempotence=True)
             await self._producer.start()
         return self._producer
 
@@ -85,9 +80,7 @@ class Bus:
         headers: Sequence[tuple[str, bytes]] = (),
     ) -> None:
         producer = await self.producer()
-        await producer.send_and_wait(
-            self.name(topic), value, key=key.encode() if key else None, headers=list(headers)
-        )
+        await producer.send_and_wait(self.name(topic), value, key=key.encode() if key else None, headers=list(headers))
 
     async def send(self, topic: Topic, envelope: dict[str, Any], key: str | None = None) -> None:
         await self.send_raw(topic, dumps(envelope), key)
@@ -114,14 +107,11 @@ class Bus:
             while not done(seen):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise AssertionError(
-                        f"{topic}: condition not met within {timeout} s; got {len(seen)} records"
-                    )
+                    raise AssertionError(f"{topic}: condition not met within {timeout} s; got {len(seen)} records")
                 batches = await consumer.getmany(timeout_ms=int(min(remaining, 1.0) * 1000))
                 for records in batches.values():
                     seen.extend(
-                        Received(r.topic, r.partition, r.offset, r.key, r.value, dict(r.headers or ()))
-                        for r in records
+                        Received(r.topic, r.partition, r.offset, r.key, r.value, dict(r.headers or ())) for r in records
                     )
             return seen
         finally:

@@ -71,9 +71,7 @@ def start_stack() -> tuple[Stack, list[object]]:
 
     kafka = KafkaContainer("apache/kafka:4.1.1").with_kraft()
     # A fixed host port, so that a stopped and restarted PostgreSQL comes back at the same address.
-    postgres = PostgresContainer(
-        "postgres:15", username="pulse", password="pulse", dbname="pulse", driver=None
-    )
+    postgres = PostgresContainer("postgres:15", username="pulse", password="pulse", dbname="pulse", driver=None)
     postgres.with_bind_ports(5432, free_port())
     kafka.start()
     postgres.start()

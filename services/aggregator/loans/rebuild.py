@@ -1,0 +1,38 @@
+"""Rebuilding the loans read model of the days that new officer rows touched."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import asyncpg
+
+from services.aggregator.loans import scopes, store
+from shared import db
+from shared.domain.loan_metrics import compute
+
+
+async def rebuild_days(conn: db.Connection, days: Sequence[dt.date]) -> list[asyncpg.Record]:
+    """Re-sum every scope of `days` from its officer rows; the summary rows that changed."""
+    if not days:
+        return []
+    grouped = scopes.group(await store.officer_days_on(conn, days))
+    lookups = [
+        key for scope, rows in grouped.items() if scope.kind != "officer" for key in scopes.window_lookups(scope, rows)
+    ]
+    before = await store.cumulative_at(conn, lookups)
+    summaries: list[tuple[Any, ...]] = []
+    for scope, rows in grouped.items():
+        m = compute(scopes.portfolio_numerators(scope, rows, before))
+        summaries.append(
+            (
+                scope.scope, scope.business_date, scope.kind, scope.branch_id, scope.officer_id, scope.officer_name,
+                m.total_clients, m.active_clients, m.total_loans, m.active_loans, m.total_disbursed,
+                m.total_outstanding, m.total_collected, m.par_30, m.par_60, m.par_90, m.default_rate,
+                m.collection_rate, m.portfolio_yield, m.growth_rate, m.new_clients_30d, m.exited_clients_30d,
+                m.health_score, m.health_category,
+            )
+        )  # fmt: skip
+    await store.drop_empty_branches(conn, days)
+    return await store.save_summaries(conn, summaries)

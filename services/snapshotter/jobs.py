@@ -1,0 +1,91 @@
+"""Background jobs of the snapshotter: restating days that late events changed, and the daily close."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from services.snapshotter.loans import closing
+from services.snapshotter.loans import store as loans
+from services.snapshotter.loans.snapshots import snapshot_event
+from services.snapshotter.metrics import LAST_CLOSED
+from shared.events.envelope import dumps, make_envelope
+from shared.kafka import outbox
+from shared.kafka.producer import OutboundRecord
+from shared.logging import get_logger
+from shared.service import Service
+from shared.topics import Topic, topic_name
+
+log = get_logger(__name__)
+RESTATE_INTERVAL_SECONDS = 1.0
+
+
+async def restate_late_events(service: Service) -> None:
+    """Late events only queue restatements (cheap, inside their batch); this job recomputes the queued
+    officers' days in one transaction, so a burst of late events costs one pass, not one per batch."""
+    while True:
+        async with service.pool.acquire() as conn:
+            closed = await loans.last_closed(conn)
+            if closed is not None:
+                LAST_CLOSED.set(dt.datetime.combine(closed, dt.time(), dt.UTC).timestamp())
+            pending = await conn.fetchval(f"SELECT count(*) FROM {loans.SCHEMA}.restatements")
+            if pending:
+                async with conn.transaction():
+                    await loans.lock(conn)
+                    rows = await closing.restate_pending(conn)
+                    await outbox.stage(
+                        conn,
+                        service.schema,
+                        [
+                            outbox.event_record(Topic.SNAPSHOTS, key, envelope, service.settings.topic_prefix)
+                            for key, envelope in map(snapshot_event, rows)
+                        ],
+                    )
+        if pending:
+            await service.relay.flush()
+        await asyncio.sleep(RESTATE_INTERVAL_SECONDS)
+
+
+def next_close(now: dt.datetime, at: dt.time, zone: ZoneInfo) -> dt.datetime:
+    local = now.astimezone(zone)
+    candidate = dt.datetime.combine(local.date(), at, zone)
+    return candidate if candidate > local else candidate + dt.timedelta(days=1)
+
+
+async def close_days_on_schedule(service: Service) -> None:
+    """At `close_time` in `timezone`, close the previous day, for upstreams that never send
+    `business_day.closed`. It goes through `control` like any close, with an event_id per day, so several
+    replicas or a restart publish it once in effect."""
+    settings = service.settings
+    if not settings.schedule_enabled:
+        return
+    zone = ZoneInfo(settings.timezone)
+    at = dt.time.fromisoformat(settings.close_time)
+    while True:
+        now = dt.datetime.now(dt.UTC)
+        local_now = now.astimezone(zone)
+        # At start-up too: a close missed while the service was down happens now.
+        if local_now.time() >= at:
+            await publish_close(service, local_now.date() - dt.timedelta(days=1))
+        wake = next_close(now, at, zone)
+        await asyncio.sleep(max((wake - now).total_seconds(), 1.0))
+
+
+async def publish_close(service: Service, day: dt.date) -> None:
+    envelope = make_envelope(
+        "business_day.closed",
+        {"business_date": day.isoformat()},
+        source="snapshotter-schedule",
+        event_id=f"scheduled-close:{day.isoformat()}",
+    )
+    await service.producer.send_all(
+        [
+            OutboundRecord(
+                topic=topic_name(Topic.CONTROL, service.settings.topic_prefix),
+                value=dumps(envelope),
+                key=day.isoformat().encode(),
+            )
+        ]
+    )
+    log.info("scheduled close published", business_date=day.isoformat())

@@ -1,0 +1,244 @@
+"""Cross-event business rules of the loan book (CONTRACT §1 "Bad input", §2), checked against state.
+
+Pure: `LoanBook` is the slice of the snapshotter's state that one batch touches, loaded in one go; events
+are applied to it in order, so an event may rely on an earlier one of the same batch. Each applied event
+yields `Changes` the store writes set-based; a rejected event raises `Rejected` and changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from shared.events.envelope import Rejected
+from shared.events.loans import (
+    ClientExited,
+    ClientReassigned,
+    ClientRegistered,
+    LoanDisbursed,
+    LoanRepaymentReceived,
+    LoanWrittenOff,
+)
+
+ZERO = Decimal(0)
+
+
+@dataclass
+class Client:
+    client_id: str
+    registered_on: dt.date
+    exited_on: dt.date | None
+    # valid_from -> (officer_id, is_registration)
+    owners: dict[dt.date, tuple[str, bool]] = field(default_factory=dict)
+
+
+@dataclass
+class Payment:
+    payment_id: str
+    paid_on: dt.date
+    principal: Decimal
+
+
+@dataclass
+class Loan:
+    loan_id: str
+    client_id: str
+    disbursed_on: dt.date
+    principal: Decimal
+    written_off_on: dt.date | None
+    payments: dict[str, Payment] = field(default_factory=dict)
+
+    def principal_paid(self, *, through: dt.date | None = None, excluding: str | None = None) -> Decimal:
+        return sum(
+            (
+                p.principal
+                for p in self.payments.values()
+                if p.payment_id != excluding and (through is None or p.paid_on <= through)
+            ),
+            start=ZERO,
+        )
+
+
+@dataclass
+class Dirty:
+    """What an accepted event may have changed, from which business date on."""
+
+    clients: dict[str, dt.date] = field(default_factory=dict)  # every owner of the client from that day
+    officers: dict[str, dt.date] = field(default_factory=dict)  # this officer from that day
+
+    def client(self, client_id: str, day: dt.date) -> None:
+        self.clients[client_id] = min(day, self.clients.get(client_id, day))
+
+    def officer(self, officer_id: str, day: dt.date) -> None:
+        self.officers[officer_id] = min(day, self.officers.get(officer_id, day))
+
+
+@dataclass
+class LoanBook:
+    clients: dict[str, Client]
+    loans: dict[str, Loan]
+    dirty: Dirty = field(default_factory=Dirty)
+    touched_clients: set[str] = field(default_factory=set)
+    touched_loans: set[str] = field(default_factory=set)
+    replaced_schedules: set[str] = field(default_factory=set)
+    written_payments: set[str] = field(default_factory=set)
+
+    # -- clients ---------------------------------------------------------------------------------------
+    def register(self, e: ClientRegistered) -> None:
+        existing = self.clients.get(e.client_id)
+        if existing is None:
+            client = Client(e.client_id, e.registered_on, None)
+            self.clients[e.client_id] = client
+        else:
+            # A second registration corrects the first: its date and its officer.
+            client = existing
+            first_loan = min(
+                (loan.disbursed_on for loan in self.loans.values() if loan.client_id == e.client_id),
+                default=None,
+            )
+            if first_loan is not None and first_loan < e.registered_on:
+                raise Rejected(
+                    "date_before_registration",
+                    f"client {e.client_id} has a loan disbursed {first_loan}, before {e.registered_on}",
+                )
+            for valid_from, (officer_id, is_registration) in list(client.owners.items()):
+                if is_registration:
+                    del client.owners[valid_from]
+                    self.dirty.officer(officer_id, min(valid_from, e.registered_on))
+            client.registered_on = e.registered_on
+        client.owners = {d: o for d, o in client.owners.items() if d > e.registered_on}
+        client.owners[e.registered_on] = (e.officer_id, True)
+        self.touched_clients.add(e.client_id)
+        self.dirty.client(e.client_id, e.registered_on)
+        self.dirty.officer(e.officer_id, e.registered_on)
+
+    def reassign(self, e: ClientReassigned) -> None:
+        client = self._client(e.client_id)
+        if e.effective_on < client.registered_on:
+            raise Rejected(
+                "date_before_registration",
+                f"reassignment on {e.effective_on} before registration on {client.registered_on}",
+            )
+        previous = client.owners.get(e.effective_on)
+        if previous is not None and previous[1]:
+            # On the registration day itself the reassignment decides who registered the client.
+            self.dirty.officer(previous[0], e.effective_on)
+            client.owners[e.effective_on] = (e.officer_id, True)
+        else:
+            if previous is not None:
+                self.dirty.officer(previous[0], e.effective_on)
+            client.owners[e.effective_on] = (e.officer_id, False)
+        self.touched_clients.add(e.client_id)
+        self.dirty.client(e.client_id, e.effective_on)
+
+    def exit(self, e: ClientExited) -> None:
+        client = self._client(e.client_id)
+        if e.exited_on < client.registered_on:
+            raise Rejected(
+                "date_before_registration",
+                f"exit on {e.exited_on} before registration on {client.registered_on}",
+            )
+        before = client.exited_on
+        client.exited_on = e.exited_on
+        self.touched_clients.add(e.client_id)
+        self.dirty.client(e.client_id, min(e.exited_on, before) if before else e.exited_on)
+
+    # -- loans -----------------------------------------------------------------------------------------
+    def disburse(self, e: LoanDisbursed) -> None:
+        client = self._client(e.client_id)
+        if e.disbursed_on < client.registered_on:
+            raise Rejected(
+                "date_before_registration",
+                f"loan {e.loan_id} disbursed {e.disbursed_on}, before the client's registration {client.registered_on}",
+            )
+        existing = self.loans.get(e.loan_id)
+        if existing is None:
+            self.loans[e.loan_id] = Loan(e.loan_id, e.client_id, e.disbursed_on, e.principal, None)
+            since = e.disbursed_on
+        else:
+            # A second disbursement corrects the loan: its payments and write-off must still fit.
+            if existing.client_id != e.client_id:
+                raise Rejected("client_mismatch", f"loan {e.loan_id} belongs to client {existing.client_id}")
+            early = [p.paid_on for p in existing.payments.values() if p.paid_on < e.disbursed_on]
+            if early:
+                raise Rejected(
+                    "date_before_disbursement",
+                    f"loan {e.loan_id} has a payment on {min(early)}, before {e.disbursed_on}",
+                )
+            if existing.principal_paid() > e.principal:
+                raise Rejected(
+                    "overpayment",
+                    f"loan {e.loan_id} already has {existing.principal_paid()} principal repaid",
+                )
+            if existing.written_off_on is not None and existing.written_off_on < e.disbursed_on:
+                raise Rejected(
+                    "date_before_disbursement", f"loan {e.loan_id} was written off {existing.written_off_on}"
+                )
+            since = min(existing.disbursed_on, e.disbursed_on)
+            existing.disbursed_on = e.disbursed_on
+            existing.principal = e.principal
+        self.touched_loans.add(e.loan_id)
+        self.replaced_schedules.add(e.loan_id)
+        self.dirty.client(e.client_id, since)
+
+    def repay(self, e: LoanRepaymentReceived) -> None:
+        loan = self._loan(e.loan_id, e.client_id)
+        if e.paid_on < loan.disbursed_on:
+            raise Rejected(
+                "date_before_disbursement",
+                f"payment on {e.paid_on}, loan {e.loan_id} disbursed {loan.disbursed_on}",
+            )
+        if loan.written_off_on is not None and e.paid_on >= loan.written_off_on:
+            raise Rejected("loan_written_off", f"loan {e.loan_id} was written off on {loan.written_off_on}")
+        outstanding_then = loan.principal - loan.principal_paid(through=e.paid_on, excluding=e.payment_id)
+        if e.principal > outstanding_then:
+            raise Rejected(
+                "overpayment",
+                f"principal {e.principal} > outstanding {outstanding_then} of loan {e.loan_id} on {e.paid_on}",
+            )
+        if loan.principal_paid(excluding=e.payment_id) + e.principal > loan.principal:
+            raise Rejected("overpayment", f"payments would repay more than the principal of loan {e.loan_id}")
+        if loan.written_off_on is not None:
+            remaining = loan.principal - loan.principal_paid(through=loan.written_off_on, excluding=e.payment_id)
+            if remaining - e.principal <= 0:
+                raise Rejected("loan_written_off", f"loan {e.loan_id} would have nothing left to write off")
+        before = loan.payments.get(e.payment_id)
+        loan.payments[e.payment_id] = Payment(e.payment_id, e.paid_on, e.principal)
+        self.touched_loans.add(e.loan_id)
+        self.written_payments.add(e.payment_id)
+        self.dirty.client(e.client_id, min(e.paid_on, before.paid_on) if before else e.paid_on)
+
+    def write_off(self, e: LoanWrittenOff) -> None:
+        loan = self._loan(e.loan_id, e.client_id)
+        if e.written_off_on < loan.disbursed_on:
+            raise Rejected(
+                "date_before_disbursement",
+                f"write-off on {e.written_off_on}, loan {e.loan_id} disbursed {loan.disbursed_on}",
+            )
+        later = [p.paid_on for p in loan.payments.values() if p.paid_on >= e.written_off_on]
+        if later:
+            raise Rejected("payment_after_write_off", f"loan {e.loan_id} has a payment on {max(later)}")
+        if loan.principal - loan.principal_paid(through=e.written_off_on) <= 0:
+            raise Rejected(
+                "nothing_outstanding", f"loan {e.loan_id} has no principal outstanding on {e.written_off_on}"
+            )
+        before = loan.written_off_on
+        loan.written_off_on = e.written_off_on
+        self.touched_loans.add(e.loan_id)
+        self.dirty.client(e.client_id, min(e.written_off_on, before) if before else e.written_off_on)
+
+    # -- look-ups --------------------------------------------------------------------------------------
+    def _client(self, client_id: str) -> Client:
+        client = self.clients.get(client_id)
+        if client is None:
+            raise Rejected("unknown_client", f"client {client_id} is not registered")
+        return client
+
+    def _loan(self, loan_id: str, client_id: str) -> Loan:
+        loan = self.loans.get(loan_id)
+        if loan is None:
+            raise Rejected("unknown_loan", f"loan {loan_id} has not been disbursed")
+        if loan.client_id != client_id:
+            raise Rejected("client_mismatch", f"loan {loan_id} belongs to client {loan.client_id}, not {client_id}")
+        return loan

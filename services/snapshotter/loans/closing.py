@@ -1,0 +1,77 @@
+"""Closing days, restating them, regenerating them: the service layer over `days.compute_day`.
+
+Every function runs inside the caller's transaction, after `store.lock`, and returns the officer days
+it (re)stated, for the caller to publish.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import asyncpg
+
+from services.snapshotter.loans import store
+from services.snapshotter.loans.book import Dirty
+from services.snapshotter.loans.days import compute_day
+from shared import db
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+ONE_DAY = dt.timedelta(days=1)
+
+
+def _days(first: dt.date, last: dt.date) -> list[dt.date]:
+    return [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+async def restate_pending(conn: db.Connection) -> list[asyncpg.Record]:
+    """Recompute, from the first day each changed, the officers whose closed days late events changed."""
+    closed = await store.last_closed(conn)
+    pending = await store.take_restatements(conn)
+    if closed is None or not pending:
+        return []
+    start = min(pending.values())
+    changed: list[asyncpg.Record] = []
+    for day in _days(start, closed):
+        officers = sorted(o for o, since in pending.items() if since <= day)
+        changed.extend(await compute_day(conn, store.SCHEMA, day, officers=officers))
+    log.info(
+        "restated",
+        officers=len(pending),
+        since=start.isoformat(),
+        through=closed.isoformat(),
+        rows=len(changed),
+    )
+    return changed
+
+
+async def close_through(conn: db.Connection, day: dt.date) -> list[asyncpg.Record]:
+    """Close every day after the last closed one (or from the first event's date) through `day`."""
+    changed = await restate_pending(conn)
+    closed = await store.last_closed(conn)
+    start = closed + ONE_DAY if closed is not None else await store.first_business_date(conn)
+    if start is None or start > day:
+        return changed
+    for each in _days(start, day):
+        changed.extend(await compute_day(conn, store.SCHEMA, each))
+    await store.set_last_closed(conn, day)
+    log.info("days closed", first=start.isoformat(), last=day.isoformat(), rows=len(changed))
+    return changed
+
+
+async def regenerate(conn: db.Connection, day: dt.date, officer_id: str | None, *, force: bool) -> list[asyncpg.Record]:
+    """`snapshot.requested`: recompute one closed day (closing through it if it is not closed yet)."""
+    closed = await store.last_closed(conn)
+    if closed is None or day > closed:
+        return await close_through(conn, day)
+    changed = await restate_pending(conn)
+    rows = await compute_day(conn, store.SCHEMA, day, officers=[officer_id] if officer_id else None, force=force)
+    changed.extend(rows)
+    # A day that really changed changes the windows of the days after it.
+    if day < closed:
+        dirty = Dirty()
+        for row in rows:
+            dirty.officer(row["officer_id"], day + ONE_DAY)
+        await store.queue_restatements(conn, dirty, closed)
+        changed.extend(await restate_pending(conn))
+    return changed

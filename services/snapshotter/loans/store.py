@@ -1,0 +1,225 @@
+"""SQL of the loan book: load the slice a batch touches, write what it changed, queue restatements."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+
+from services.snapshotter.loans.book import Client, Dirty, Loan, LoanBook, Payment
+from shared import db
+from shared.events.loans import Installment, LoanDisbursed, LoanRepaymentReceived
+
+SCHEMA = "snapshotter"
+LOCK = "pulse-snapshotter-loans"
+
+
+async def lock(conn: db.Connection) -> None:
+    """Serialise everything that writes the loan book or its days: ingest, closing, restating."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", LOCK)
+
+
+async def load_book(conn: db.Connection, client_ids: Iterable[str], loan_ids: Iterable[str]) -> LoanBook:
+    clients_ = list(set(client_ids))
+    loans_ = list(set(loan_ids))
+    clients: dict[str, Client] = {
+        r["client_id"]: Client(r["client_id"], r["registered_on"], r["exited_on"])
+        for r in await conn.fetch(
+            f"SELECT client_id, registered_on, exited_on FROM {SCHEMA}.clients WHERE client_id = ANY($1::text[])",
+            clients_,
+        )
+    }
+    for r in await conn.fetch(
+        f"SELECT client_id, valid_from, officer_id, is_registration FROM {SCHEMA}.client_owners"
+        " WHERE client_id = ANY($1::text[])",
+        clients_,
+    ):
+        clients[r["client_id"]].owners[r["valid_from"]] = (r["officer_id"], r["is_registration"])
+    loans: dict[str, Loan] = {
+        r["loan_id"]: Loan(r["loan_id"], r["client_id"], r["disbursed_on"], r["principal"], r["written_off_on"])
+        for r in await conn.fetch(
+            f"SELECT loan_id, client_id, disbursed_on, principal, written_off_on FROM {SCHEMA}.loans"
+            " WHERE loan_id = ANY($1::text[]) OR client_id = ANY($2::text[])",
+            loans_,
+            clients_,
+        )
+    }
+    for r in await conn.fetch(
+        f"SELECT payment_id, loan_id, paid_on, principal FROM {SCHEMA}.payments WHERE loan_id = ANY($1::text[])",
+        list(loans),
+    ):
+        loans[r["loan_id"]].payments[r["payment_id"]] = Payment(r["payment_id"], r["paid_on"], r["principal"])
+    return LoanBook(clients=clients, loans=loans)
+
+
+def _installment_rows(loan_id: str, schedule: Sequence[Installment]) -> list[tuple[object, ...]]:
+    rows: list[tuple[object, ...]] = []
+    cumulative = Decimal(0)
+    for seq, inst in enumerate(schedule, start=1):
+        amount = inst.principal + inst.interest
+        cumulative += amount
+        rows.append((loan_id, seq, inst.due_on, inst.principal, inst.interest, amount, cumulative))
+    return rows
+
+
+async def save(
+    conn: db.Connection,
+    book: LoanBook,
+    schedules: dict[str, LoanDisbursed],
+    payments: dict[str, LoanRepaymentReceived],
+    occurred_at: dt.datetime,
+) -> None:
+    """Write every client, loan, schedule and payment the batch changed, a statement per table."""
+    if book.touched_clients:
+        touched = [book.clients[c] for c in book.touched_clients]
+        await conn.executemany(
+            f"INSERT INTO {SCHEMA}.clients (client_id, registered_on, exited_on, occurred_at)"
+            " VALUES ($1, $2, $3, $4) ON CONFLICT (client_id) DO UPDATE SET"
+            " registered_on = EXCLUDED.registered_on, exited_on = EXCLUDED.exited_on,"
+            " occurred_at = EXCLUDED.occurred_at",
+            [(c.client_id, c.registered_on, c.exited_on, occurred_at) for c in touched],
+        )
+        await conn.execute(
+            f"DELETE FROM {SCHEMA}.client_owners WHERE client_id = ANY($1::text[])",
+            [c.client_id for c in touched],
+        )
+        await conn.copy_records_to_table(
+            "client_owners",
+            schema_name=SCHEMA,
+            columns=["client_id", "valid_from", "officer_id", "is_registration", "occurred_at"],
+            records=[
+                (c.client_id, valid_from, officer, is_registration, occurred_at)
+                for c in touched
+                for valid_from, (officer, is_registration) in c.owners.items()
+            ],
+        )
+    if book.touched_loans:
+        loans = [book.loans[loan_id] for loan_id in book.touched_loans]
+        await conn.executemany(
+            f"INSERT INTO {SCHEMA}.loans (loan_id, client_id, disbursed_on, principal, written_off_on, occurred_at)"
+            " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (loan_id) DO UPDATE SET"
+            " client_id = EXCLUDED.client_id, disbursed_on = EXCLUDED.disbursed_on,"
+            " principal = EXCLUDED.principal, written_off_on = EXCLUDED.written_off_on,"
+            " occurred_at = EXCLUDED.occurred_at",
+            [(lo.loan_id, lo.client_id, lo.disbursed_on, lo.principal, lo.written_off_on, occurred_at) for lo in loans],
+        )
+    if book.replaced_schedules:
+        await conn.execute(
+            f"DELETE FROM {SCHEMA}.installments WHERE loan_id = ANY($1::text[])",
+            list(book.replaced_schedules),
+        )
+        await conn.copy_records_to_table(
+            "installments",
+            schema_name=SCHEMA,
+            columns=["loan_id", "seq", "due_on", "principal", "interest", "amount", "cum_amount"],
+            records=[
+                row
+                for loan_id in book.replaced_schedules
+                for row in _installment_rows(loan_id, schedules[loan_id].schedule)
+            ],
+        )
+    if payments:
+        await conn.executemany(
+            f"INSERT INTO {SCHEMA}.payments (payment_id, loan_id, paid_on, principal, interest, fees, occurred_at)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (payment_id) DO UPDATE SET"
+            " loan_id = EXCLUDED.loan_id, paid_on = EXCLUDED.paid_on, principal = EXCLUDED.principal,"
+            " interest = EXCLUDED.interest, fees = EXCLUDED.fees, occurred_at = EXCLUDED.occurred_at",
+            [
+                (p.payment_id, p.loan_id, p.paid_on, p.principal, p.interest, p.fees, occurred_at)
+                for p in payments.values()
+            ],
+        )
+    if book.touched_loans:
+        await _update_repaid_on(conn, list(book.touched_loans))
+
+
+async def _update_repaid_on(conn: db.Connection, loan_ids: list[str]) -> None:
+    """repaid_on: the first day at whose end the principal paid to date reaches the principal."""
+    await conn.execute(
+        f"""
+        UPDATE {SCHEMA}.loans l SET repaid_on = r.repaid_on
+        FROM (
+            SELECT l2.loan_id, (
+                SELECT min(d.paid_on) FROM (
+                    SELECT paid_on, sum(sum(principal)) OVER (ORDER BY paid_on) AS paid_to_date
+                    FROM {SCHEMA}.payments WHERE loan_id = l2.loan_id GROUP BY paid_on
+                ) d WHERE d.paid_to_date >= l2.principal
+            ) AS repaid_on
+            FROM {SCHEMA}.loans l2 WHERE l2.loan_id = ANY($1::text[])
+        ) r
+        WHERE l.loan_id = r.loan_id AND l.repaid_on IS DISTINCT FROM r.repaid_on
+        """,
+        loan_ids,
+    )
+
+
+async def last_closed(conn: db.Connection) -> dt.date | None:
+    value: dt.date | None = await conn.fetchval(f"SELECT last_closed_on FROM {SCHEMA}.loan_calendar")
+    return value
+
+
+async def set_last_closed(conn: db.Connection, day: dt.date) -> None:
+    await conn.execute(f"UPDATE {SCHEMA}.loan_calendar SET last_closed_on = $1", day)
+
+
+async def first_business_date(conn: db.Connection) -> dt.date | None:
+    """The date of the earliest dated loan event: where a first close starts."""
+    value: dt.date | None = await conn.fetchval(
+        f"SELECT least((SELECT min(registered_on) FROM {SCHEMA}.clients),"
+        f" (SELECT min(disbursed_on) FROM {SCHEMA}.loans))"
+    )
+    return value
+
+
+async def queue_restatements(conn: db.Connection, dirty: Dirty, closed_through: dt.date | None) -> None:
+    """Officers whose closed days an accepted event changed, each from the first day it changed."""
+    if closed_through is None:
+        return
+    clients = [(c, d) for c, d in dirty.clients.items() if d <= closed_through]
+    officers = [(o, d) for o, d in dirty.officers.items() if d <= closed_through]
+    if not clients and not officers:
+        return
+    await conn.execute(
+        f"""
+        WITH owners AS (
+            SELECT client_id, officer_id, valid_from,
+                   lead(valid_from) OVER (PARTITION BY client_id ORDER BY valid_from) AS valid_to
+            FROM {SCHEMA}.client_owners WHERE client_id = ANY($1::text[])
+        ),
+        marks AS (
+            SELECT o.officer_id, greatest(d.from_date, o.valid_from) AS from_date
+            FROM unnest($1::text[], $2::date[]) AS d(client_id, from_date)
+            JOIN owners o ON o.client_id = d.client_id AND (o.valid_to IS NULL OR o.valid_to > d.from_date)
+            UNION ALL
+            SELECT officer_id, from_date FROM unnest($3::text[], $4::date[]) AS m(officer_id, from_date)
+        )
+        INSERT INTO {SCHEMA}.restatements AS r (officer_id, from_date)
+        SELECT officer_id, min(from_date) FROM marks WHERE from_date <= $5 GROUP BY officer_id
+        ON CONFLICT (officer_id) DO UPDATE SET from_date = least(r.from_date, EXCLUDED.from_date)
+        """,
+        [c for c, _ in clients],
+        [d for _, d in clients],
+        [o for o, _ in officers],
+        [d for _, d in officers],
+        closed_through,
+    )
+
+
+async def queue_officer_history(conn: db.Connection, officer_ids: Sequence[str]) -> None:
+    """A new branch or name re-files an officer's whole history: restate it from their first day."""
+    if not officer_ids:
+        return
+    await conn.execute(
+        f"""
+        INSERT INTO {SCHEMA}.restatements AS r (officer_id, from_date)
+        SELECT officer_id, min(business_date) FROM {SCHEMA}.officer_days
+        WHERE officer_id = ANY($1::text[]) GROUP BY officer_id
+        ON CONFLICT (officer_id) DO UPDATE SET from_date = least(r.from_date, EXCLUDED.from_date)
+        """,
+        list(officer_ids),
+    )
+
+
+async def take_restatements(conn: db.Connection) -> dict[str, dt.date]:
+    rows = await conn.fetch(f"DELETE FROM {SCHEMA}.restatements RETURNING officer_id, from_date")
+    return {r["officer_id"]: r["from_date"] for r in rows}

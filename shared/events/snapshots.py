@@ -1,0 +1,85 @@
+"""`data` of the `snapshots` topic, written by the snapshotter."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import Field
+
+from shared.domain.loan_metrics import LoanMetrics, LoanNumerators
+from shared.events.types import BusinessDate, EventData, Exact, Identifier, Model, Name
+
+
+class LoanSnapshotNumerators(Model):
+    """The additive numerators of CONTRACT §2 for one officer on one day, plus what a branch or the whole
+    portfolio needs to rebuild its own 365-day window exactly from its officers' rows."""
+
+    total_clients: int = Field(ge=0)
+    active_clients: int = Field(ge=0)
+    total_loans: int = Field(ge=0)
+    active_loans: int = Field(ge=0)
+    total_disbursed: Exact
+    total_outstanding: Exact
+    total_collected: Exact
+    par30_balance: Exact
+    par60_balance: Exact
+    par90_balance: Exact
+    due_30d: Exact
+    covered_30d: Exact
+    new_clients_30d: int = Field(ge=0)
+    exited_clients_30d: int = Field(ge=0)
+    glp_30d_ago: Exact
+    glp_sum_window: Exact
+    written_off_window: Exact
+    interest_fees_window: Exact
+    window_days: int = Field(ge=0)
+    first_positive_glp_on: BusinessDate | None
+    # Cumulative to date, so a window of any start is `cum(D) − cum(start − 1)`.
+    cum_written_off: Exact
+    cum_interest_fees: Exact
+
+    def loan_numerators(self) -> LoanNumerators:
+        return LoanNumerators(**{name: getattr(self, name) for name in LoanNumerators.__dataclass_fields__})
+
+
+class LoanSnapshotMetrics(Model):
+    total_clients: int
+    active_clients: int
+    total_loans: int
+    active_loans: int
+    total_disbursed: Exact
+    total_outstanding: Exact
+    total_collected: Exact
+    par_30: Exact
+    par_60: Exact
+    par_90: Exact
+    default_rate: Exact
+    collection_rate: Exact
+    portfolio_yield: Exact
+    growth_rate: Exact
+    new_clients_30d: int
+    exited_clients_30d: int
+    health_score: Exact
+    health_category: Literal["critical", "warning", "good", "excellent"]
+
+    @classmethod
+    def of(cls, metrics: LoanMetrics) -> LoanSnapshotMetrics:
+        return cls(**{name: getattr(metrics, name) for name in LoanMetrics.__dataclass_fields__})
+
+
+class LoanSnapshotCreated(EventData):
+    """An officer's end-of-day snapshot, or its restatement (`revision` > 1).
+
+    `has_clients` is false on days the officer owns no registered client who has not exited: such a row is
+    no snapshot of the contract's, but its flows still count in the branch's and the portfolio's figures."""
+
+    officer_id: Identifier
+    officer_name: Name | None = None
+    branch_id: Identifier | None = None
+    business_date: BusinessDate
+    revision: int = Field(ge=1)
+    has_clients: bool
+    numerators: LoanSnapshotNumerators
+    metrics: LoanSnapshotMetrics
+    computed_at: dt.datetime

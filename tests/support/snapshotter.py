@@ -1,0 +1,134 @@
+"""The snapshotter's handlers driven directly against a real PostgreSQL database (no broker): hand-worked
+loan books go in as events and come out as the officer days the service would publish."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from services.snapshotter import handlers
+from services.snapshotter.loans.snapshots import numerators
+from shared import db
+from shared.domain.loan_metrics import LoanMetrics, compute
+from shared.events.envelope import dumps, make_envelope
+from shared.events.registry import parse_event
+from shared.kafka.deadletter import InboundRecord
+from shared.kafka.pipeline import Batch, Incoming
+from shared.topics import Topic
+
+MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "snapshotter" / "migrations"
+_ids = itertools.count(1)
+
+
+def event(event_type: str, **data: Any) -> dict[str, Any]:
+    return make_envelope(
+        event_type,
+        {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in data.items()},
+        source="test",
+        event_id=f"e{next(_ids)}",
+    )
+
+
+@dataclass
+class Ledger:
+    """What one handled batch did: the codes of rejected events, and the envelopes it emitted."""
+
+    rejected: dict[str, str] = field(default_factory=dict)
+    emitted: list[dict[str, Any]] = field(default_factory=list)
+
+
+class SnapshotterHarness:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def _run(self, topic: Topic, envelopes: list[dict[str, Any]], handler: Any) -> Ledger:
+        incoming = [
+            Incoming(InboundRecord(str(topic), 0, n, None, dumps(e), (), 0), parse_event(topic, dumps(e)))
+            for n, e in enumerate(envelopes)
+        ]
+        async with self.pool.acquire() as conn, conn.transaction():
+            batch = Batch(conn=conn, events=incoming, prefix="", source="test")
+            await handler(batch)
+        ledger = Ledger(rejected={k: r.code for k, r in batch.rejections.items()})
+        ledger.emitted = [__import__("json").loads(o.value) for o in batch.outputs]
+        return ledger
+
+    async def ingest(self, *envelopes: dict[str, Any]) -> Ledger:
+        return await self._run(Topic.LOAN_EVENTS, list(envelopes), handlers.on_loan_events)
+
+    async def close(self, day: dt.date) -> Ledger:
+        return await self._run(Topic.CONTROL, [event("business_day.closed", business_date=day)], handlers.on_control)
+
+    async def control(self, *envelopes: dict[str, Any]) -> Ledger:
+        return await self._run(Topic.CONTROL, list(envelopes), handlers.on_control)
+
+    async def restate(self) -> list[dict[str, Any]]:
+        """What the restatement job does: recompute the queued officers' closed days."""
+        from services.snapshotter.loans import closing, store
+        from services.snapshotter.loans.snapshots import snapshot_event
+
+        async with self.pool.acquire() as conn, conn.transaction():
+            await store.lock(conn)
+            rows = await closing.restate_pending(conn)
+        return [snapshot_event(r)[1] for r in rows]
+
+    async def all_days(self) -> list[asyncpg.Record]:
+        async with self.pool.acquire() as conn:
+            return await conn.fetch("SELECT * FROM snapshotter.officer_days ORDER BY officer_id, business_date")
+
+    async def day(self, officer_id: str, day: dt.date) -> asyncpg.Record:
+        async with self.pool.acquire() as conn:
+            row = await conn.fetchrow(
+                "SELECT * FROM snapshotter.officer_days WHERE officer_id = $1 AND business_date = $2", officer_id, day
+            )
+        assert row is not None, f"no officer day for {officer_id} on {day}"
+        return row
+
+    async def metrics(self, officer_id: str, day: dt.date) -> LoanMetrics:
+        return compute(numerators(await self.day(officer_id, day)).loan_numerators())
+
+
+async def harness(database_url: str) -> tuple[SnapshotterHarness, asyncpg.Pool]:
+    pool = await db.create_pool(database_url, retry=False)
+    await db.migrate(pool, "snapshotter", MIGRATIONS)
+    return SnapshotterHarness(pool), pool
+
+
+AGGREGATOR_MIGRATIONS = MIGRATIONS.parents[1] / "aggregator" / "migrations"
+
+
+class AggregatorHarness:
+    """The aggregator's snapshot handler driven directly on the same database."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def apply(self, envelopes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        from services.aggregator import handlers as aggregator
+
+        incoming = [
+            Incoming(InboundRecord("snapshots", 0, n, None, dumps(e), (), 0), parse_event(Topic.SNAPSHOTS, dumps(e)))
+            for n, e in enumerate(envelopes)
+        ]
+        async with self.pool.acquire() as conn, conn.transaction():
+            batch = Batch(conn=conn, events=incoming, prefix="", source="test")
+            await aggregator.on_snapshots(batch)
+        return [__import__("json").loads(o.value) for o in batch.outputs]
+
+    async def summary(self, scope: str, day: dt.date) -> asyncpg.Record:
+        async with self.pool.acquire() as conn:
+            row = await conn.fetchrow(
+                "SELECT * FROM aggregator.loan_summaries WHERE scope = $1 AND business_date = $2", scope, day
+            )
+        assert row is not None, f"no summary of {scope} on {day}"
+        return row
+
+
+async def aggregator_harness(pool: asyncpg.Pool) -> AggregatorHarness:
+    await db.migrate(pool, "aggregator", AGGREGATOR_MIGRATIONS)
+    return AggregatorHarness(pool)
