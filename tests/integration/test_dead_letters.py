@@ -33,10 +33,7 @@ def officer(officer_id: str, event_id: str) -> dict[str, object]:
 async def officers(world: World) -> list[str]:
     conn = await world.connect()
     try:
-        return [
-            r["officer_id"]
-            for r in await conn.fetch("SELECT officer_id FROM snapshotter.officers ORDER BY 1")
-        ]
+        return [r["officer_id"] for r in await conn.fetch("SELECT officer_id FROM snapshotter.officers ORDER BY 1")]
     finally:
         await conn.close()
 

@@ -30,9 +30,7 @@ def registration(n: int) -> dict[str, object]:
 async def event_ids(world: World) -> list[str]:
     conn = await world.connect()
     try:
-        return [
-            r["event_id"] for r in await conn.fetch("SELECT event_id FROM snapshotter.event_log ORDER BY 1")
-        ]
+        return [r["event_id"] for r in await conn.fetch("SELECT event_id FROM snapshotter.event_log ORDER BY 1")]
     finally:
         await conn.close()
 
@@ -54,10 +52,7 @@ async def test_postgres_stopped_during_processing_is_retried_not_lost(world: Wor
         # The service now fails on every attempt; it must keep retrying, not skip or dead-letter.
         await eventually(
             lambda: (
-                metric_value(
-                    snapshotter.metrics(), "pulse_transient_retries_total", consumer=world.prefix + GROUP
-                )
-                >= 2
+                metric_value(snapshotter.metrics(), "pulse_transient_retries_total", consumer=world.prefix + GROUP) >= 2
             ),
             timeout=30,
         )
@@ -88,10 +83,7 @@ async def test_sigkill_after_db_commit_before_offset_commit_processes_nothing_tw
     group = world.prefix + GROUP
     # Everything the crashed process committed is redelivered (its offsets were never committed) and skipped.
     await eventually(
-        lambda: (
-            metric_value(restarted.metrics(), "pulse_duplicates_skipped_total", consumer=group)
-            == len(committed)
-        )
+        lambda: metric_value(restarted.metrics(), "pulse_duplicates_skipped_total", consumer=group) == len(committed)
     )
     assert sorted(await event_ids(world)) == sorted(f"reg-{n}" for n in range(10))
     assert await dead_letter_count(world) == 0

@@ -45,16 +45,12 @@ async def test_same_event_id_twice_changes_state_once(world: World) -> None:
     await eventually(lambda: _count_is(world, 2))
     conn = await world.connect()
     try:
-        rows = await conn.fetch(
-            "SELECT event_id, data->>'officer_id' AS officer FROM snapshotter.event_log ORDER BY 1"
-        )
+        rows = await conn.fetch("SELECT event_id, data->>'officer_id' AS officer FROM snapshotter.event_log ORDER BY 1")
     finally:
         await conn.close()
     assert [(r["event_id"], r["officer"]) for r in rows] == [("reg-C1", "O1"), ("reg-C2", "O1")]
     group = f"{world.prefix}pulse.snapshotter.loan-events"
-    await eventually(
-        lambda: metric_value(snapshotter.metrics(), "pulse_duplicates_skipped_total", consumer=group) == 2
-    )
+    await eventually(lambda: metric_value(snapshotter.metrics(), "pulse_duplicates_skipped_total", consumer=group) == 2)
 
 
 async def _count_is(world: World, n: int) -> bool:
