@@ -22,6 +22,7 @@ from services.gateway.errors import (
     install_error_handlers,
 )
 from services.gateway.metrics import CONTENT_TYPE_LATEST, GatewayMetrics, MetricsMiddleware
+from services.gateway.publisher import Publisher
 from services.gateway.routes import ROUTERS
 from services.gateway.security import current_claims
 from shared.settings import Settings, get_settings
@@ -34,6 +35,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     db = Database(settings.database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max)
     metrics = GatewayMetrics()
     metrics.bind_pool(db.size, db.in_use)
+    publisher = Publisher(settings.kafka_bootstrap_servers, prefix=settings.topic_prefix)  # started lazily
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -41,6 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            await publisher.close()
             await db.close()
 
     app = FastAPI(
@@ -52,6 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.db = db
     app.state.metrics = metrics
+    app.state.publisher = publisher
 
     install_error_handlers(app)
     app.add_middleware(MetricsMiddleware, metrics=metrics)

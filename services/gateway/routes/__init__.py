@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from services.gateway.routes import session
+from services.gateway.routes import loans, session, snapshots
 
 ROUTERS: list[APIRouter] = [
     session.router,
+    loans.router,
+    snapshots.router,
 ]

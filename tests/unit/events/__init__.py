@@ -149,6 +149,34 @@ ALERT_ACKNOWLEDGED: dict[str, Any] = {
     "acknowledged_at": "2025-10-08T10:15:00+03:00",
 }
 
+LOAN_METRICS: dict[str, Any] = {
+    "total_clients": 1, "active_clients": 1, "total_loans": 1, "active_loans": 1, "total_disbursed": "1000",
+    "total_outstanding": "650", "total_collected": "364", "par_30": "0", "par_60": "0", "par_90": "0",
+    "default_rate": "0", "collection_rate": "70", "portfolio_yield": "30.69069069069069069069069069",
+    "growth_rate": "0", "new_clients_30d": 1, "exited_clients_30d": 0, "health_score": "78.0",
+    "health_category": "good",
+}  # fmt: skip
+
+LOAN_SNAPSHOT: dict[str, Any] = {
+    "officer_id": "O1", "officer_name": "Ada Obi", "branch_id": "B1", "business_date": "2025-01-20",
+    "revision": 1, "has_clients": True,
+    "numerators": {
+        "total_clients": 1, "active_clients": 1, "total_loans": 1, "active_loans": 1, "total_disbursed": "1000",
+        "total_outstanding": "650", "total_collected": "364", "par30_balance": "0", "par60_balance": "0",
+        "par90_balance": "0", "due_30d": "520", "covered_30d": "364", "new_clients_30d": 1,
+        "exited_clients_30d": 0, "glp_30d_ago": "0", "glp_sum_window": "16650", "written_off_window": "0",
+        "interest_fees_window": "14", "window_days": 20, "first_positive_glp_on": "2025-01-01",
+        "cum_written_off": "0", "cum_interest_fees": "14",
+    },
+    "metrics": LOAN_METRICS,
+    "computed_at": "2025-01-21T01:00:00Z",
+}  # fmt: skip
+
+AGGREGATE_UPDATED: dict[str, Any] = {
+    "domain": "loans", "scope": "branch:B1", "kind": "branch", "business_date": "2025-01-20", "revision": 1,
+    "branch_id": "B1", "officer_id": None, "officer_name": None, "metrics": LOAN_METRICS,
+}  # fmt: skip
+
 VALID: dict[str, tuple[Topic, dict[str, Any]]] = {
     "officer.upserted": (Topic.LOAN_EVENTS, OFFICER),
     "client.registered": (Topic.LOAN_EVENTS, CLIENT_REGISTERED),
@@ -163,4 +191,6 @@ VALID: dict[str, tuple[Topic, dict[str, Any]]] = {
     "business_day.closed": (Topic.CONTROL, BUSINESS_DAY_CLOSED),
     "snapshot.requested": (Topic.CONTROL, SNAPSHOT_REQUESTED),
     "alert.acknowledged": (Topic.ALERTS, ALERT_ACKNOWLEDGED),
+    "loan_snapshot.created": (Topic.SNAPSHOTS, LOAN_SNAPSHOT),
+    "aggregate.updated": (Topic.AGGREGATES, AGGREGATE_UPDATED),
 }
