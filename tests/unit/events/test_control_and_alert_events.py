@@ -80,9 +80,7 @@ def test_alert_acknowledged() -> None:
 
 
 def test_acknowledged_by_is_any_jwt_subject() -> None:
-    data = parse(
-        Topic.ALERTS, "alert.acknowledged", with_(ALERT_ACKNOWLEDGED, acknowledged_by="ops@x.example")
-    ).data
+    data = parse(Topic.ALERTS, "alert.acknowledged", with_(ALERT_ACKNOWLEDGED, acknowledged_by="ops@x.example")).data
     assert isinstance(data, AlertAcknowledged)
     assert data.acknowledged_by == "ops@x.example"
 
@@ -100,6 +98,4 @@ def test_acknowledged_by_is_any_jwt_subject() -> None:
     ],
 )
 def test_alert_acknowledged_invalid(changes: dict[str, Any]) -> None:
-    assert (
-        rejected(Topic.ALERTS, "alert.acknowledged", with_(ALERT_ACKNOWLEDGED, **changes)) == "invalid_data"
-    )
+    assert rejected(Topic.ALERTS, "alert.acknowledged", with_(ALERT_ACKNOWLEDGED, **changes)) == "invalid_data"

@@ -151,9 +151,7 @@ def test_unknown_event_type_wins_over_unsupported_version() -> None:
 
 
 def test_an_unsupported_version_is_reported_before_its_data_is_read() -> None:
-    assert rejected(LOANS, "client.exited", {"whatever": True}, schema_version=2) == (
-        "unsupported_schema_version"
-    )
+    assert rejected(LOANS, "client.exited", {"whatever": True}, schema_version=2) == ("unsupported_schema_version")
 
 
 def test_an_extra_field_in_data_is_invalid_data() -> None:
@@ -203,6 +201,4 @@ def test_a_utf8_bom_or_non_ascii_text_is_handled() -> None:
     data = {"client_id": "W-1", "name": "Zoë Ångström 山田"}
     event = parse_event(Topic.WEALTH_EVENTS, envelope("client.onboarded", data))
     assert event.data.model_dump()["name"] == "Zoë Ångström 山田"
-    assert rejection(Topic.WEALTH_EVENTS, b"\xef\xbb\xbf" + envelope("client.onboarded", data)) == (
-        "invalid_json"
-    )
+    assert rejection(Topic.WEALTH_EVENTS, b"\xef\xbb\xbf" + envelope("client.onboarded", data)) == ("invalid_json")

@@ -107,9 +107,7 @@ def test_invalid_amounts_are_invalid_data(amount: Any) -> None:
 @pytest.mark.parametrize("field", ["principal", "interest", "fees"])
 def test_every_amount_field_of_an_event_is_checked(field: str) -> None:
     assert rejected(LOANS, "loan.repayment_received", with_(REPAYMENT, **{field: "NaN"})) == "invalid_data"
-    assert rejected(LOANS, "loan.repayment_received", with_(REPAYMENT, **{field: "1.00001"})) == (
-        "invalid_data"
-    )
+    assert rejected(LOANS, "loan.repayment_received", with_(REPAYMENT, **{field: "1.00001"})) == ("invalid_data")
 
 
 def test_amounts_are_exact_in_every_event() -> None:

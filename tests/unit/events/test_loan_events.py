@@ -80,24 +80,16 @@ def test_client_exited() -> None:
 @pytest.mark.parametrize(
     ("event_type", "data"),
     [
-        pytest.param(
-            "client.registered", with_(CLIENT_REGISTERED, officer_id=MISSING), id="registered-no-officer"
-        ),
+        pytest.param("client.registered", with_(CLIENT_REGISTERED, officer_id=MISSING), id="registered-no-officer"),
         pytest.param(
             "client.registered",
             with_(CLIENT_REGISTERED, registered_on="2025-02-30"),
             id="registered-bad-date",
         ),
-        pytest.param(
-            "client.reassigned", with_(CLIENT_REASSIGNED, effective_on=MISSING), id="reassigned-no-date"
-        ),
-        pytest.param(
-            "client.reassigned", with_(CLIENT_REASSIGNED, officer_id=""), id="reassigned-empty-officer"
-        ),
+        pytest.param("client.reassigned", with_(CLIENT_REASSIGNED, effective_on=MISSING), id="reassigned-no-date"),
+        pytest.param("client.reassigned", with_(CLIENT_REASSIGNED, officer_id=""), id="reassigned-empty-officer"),
         pytest.param("client.exited", with_(CLIENT_EXITED, client_id=MISSING), id="exited-no-client"),
-        pytest.param(
-            "client.exited", with_(CLIENT_EXITED, exited_on="2025-10-08T00:00:00"), id="exited-timestamp"
-        ),
+        pytest.param("client.exited", with_(CLIENT_EXITED, exited_on="2025-10-08T00:00:00"), id="exited-timestamp"),
         pytest.param("client.exited", {}, id="exited-empty"),
     ],
 )
@@ -148,12 +140,8 @@ def test_a_single_bullet_installment_with_interest_only_parts_is_valid() -> None
     ("data", "code"),
     [
         pytest.param(disbursed("0", installment("2025-03-01", "0")), "invalid_data", id="principal-zero"),
-        pytest.param(
-            disbursed("-100", installment("2025-03-01", "-100")), "invalid_data", id="principal-negative"
-        ),
-        pytest.param(
-            disbursed("100.00001", installment("2025-03-01", "100")), "invalid_data", id="principal-5-places"
-        ),
+        pytest.param(disbursed("-100", installment("2025-03-01", "-100")), "invalid_data", id="principal-negative"),
+        pytest.param(disbursed("100.00001", installment("2025-03-01", "100")), "invalid_data", id="principal-5-places"),
         pytest.param(disbursed("100"), "empty_schedule", id="schedule-empty"),
         pytest.param(with_(LOAN_DISBURSED, schedule=MISSING), "invalid_data", id="schedule-missing"),
         pytest.param(with_(LOAN_DISBURSED, schedule=None), "invalid_data", id="schedule-null"),
@@ -265,9 +253,7 @@ def test_a_payment_of_only_one_part_is_valid(field: str) -> None:
     ("changes", "code"),
     [
         pytest.param({"principal": "0", "interest": "0", "fees": "0"}, "empty_payment", id="all-zero"),
-        pytest.param(
-            {"principal": "0.00", "interest": 0, "fees": "-0"}, "empty_payment", id="all-zero-spelt-oddly"
-        ),
+        pytest.param({"principal": "0.00", "interest": 0, "fees": "-0"}, "empty_payment", id="all-zero-spelt-oddly"),
         pytest.param({"principal": "-1"}, "invalid_data", id="principal-negative"),
         pytest.param({"interest": "-0.01"}, "invalid_data", id="interest-negative"),
         pytest.param({"fees": "-5"}, "invalid_data", id="fees-negative"),

@@ -123,19 +123,11 @@ def position(**changes: Any) -> dict[str, Any]:
         pytest.param({"positions": [position(market_value="1.00001")]}, "invalid_data", id="value-5-places"),
         pytest.param({"positions": [position(market_value=MISSING)]}, "invalid_data", id="value-missing"),
         pytest.param({"positions": [position(custodian="")]}, "invalid_data", id="custodian-empty"),
-        pytest.param(
-            {"positions": [position(asset_class=MISSING)]}, "invalid_data", id="asset-class-missing"
-        ),
-        pytest.param(
-            {"positions": [position(instrument_id="AAPL US")]}, "invalid_data", id="instrument-space"
-        ),
-        pytest.param(
-            {"positions": [position(maturity_date="2032")]}, "invalid_data", id="maturity-year-only"
-        ),
+        pytest.param({"positions": [position(asset_class=MISSING)]}, "invalid_data", id="asset-class-missing"),
+        pytest.param({"positions": [position(instrument_id="AAPL US")]}, "invalid_data", id="instrument-space"),
+        pytest.param({"positions": [position(maturity_date="2032")]}, "invalid_data", id="maturity-year-only"),
         pytest.param({"positions": [position(currency="EUR")]}, "invalid_data", id="position-extra-field"),
-        pytest.param(
-            {"positions": [position(), position()]}, "duplicate_position", id="same-instrument-twice"
-        ),
+        pytest.param({"positions": [position(), position()]}, "duplicate_position", id="same-instrument-twice"),
         pytest.param(
             {"positions": [position(), position(instrument_id="B"), position(custodian="Bank B")]},
             "duplicate_position",
@@ -150,8 +142,7 @@ def test_portfolio_valued_invalid(changes: dict[str, Any], code: str) -> None:
 def test_positions_are_bounded() -> None:
     def positions(count: int) -> list[dict[str, Any]]:
         return [
-            {"instrument_id": f"I{i}", "asset_class": "E", "custodian": "C", "market_value": 1}
-            for i in range(count)
+            {"instrument_id": f"I{i}", "asset_class": "E", "custodian": "C", "market_value": 1} for i in range(count)
         ]
 
     ok = parse(WEALTH, "portfolio.valued", with_(PORTFOLIO_VALUED, positions=positions(MAX_POSITIONS))).data
@@ -198,9 +189,7 @@ def test_cash_flow_kinds(kind: str, amount: str, external: bool) -> None:
 @pytest.mark.parametrize(
     ("changes", "code"),
     [
-        pytest.param(
-            {"kind": "contribution", "amount": "-100"}, "flow_sign_mismatch", id="contribution-negative"
-        ),
+        pytest.param({"kind": "contribution", "amount": "-100"}, "flow_sign_mismatch", id="contribution-negative"),
         pytest.param({"kind": "contribution", "amount": "0"}, "flow_sign_mismatch", id="contribution-zero"),
         pytest.param({"kind": "withdrawal", "amount": "100"}, "flow_sign_mismatch", id="withdrawal-positive"),
         pytest.param({"kind": "withdrawal", "amount": "-0.00"}, "flow_sign_mismatch", id="withdrawal-zero"),

@@ -67,9 +67,7 @@ def test_token_sub_and_ttl(capsys: pytest.CaptureFixture[str]) -> None:
         (["--role", "client"], "--client-id"),
     ],
 )
-def test_missing_scope_id_is_a_usage_error(
-    capsys: pytest.CaptureFixture[str], argv: list[str], option: str
-) -> None:
+def test_missing_scope_id_is_a_usage_error(capsys: pytest.CaptureFixture[str], argv: list[str], option: str) -> None:
     assert main(["token", *argv]) == 2
     captured = capsys.readouterr()
     assert captured.out == ""

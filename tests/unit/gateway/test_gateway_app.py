@@ -145,9 +145,7 @@ def test_metrics_use_route_templates(client: TestClient, auth: dict[str, str]) -
     assert 'pulse_http_requests_total{method="GET",route="<unmatched>",status="404"} 1.0' in text
     assert "/v1/test/items/42" not in text
     assert "/no/such/route" not in text
-    assert (
-        'pulse_http_request_duration_seconds_count{method="GET",route="/v1/test/items/{item_id}"} 2.0' in text
-    )
+    assert 'pulse_http_request_duration_seconds_count{method="GET",route="/v1/test/items/{item_id}"} 2.0' in text
     assert 'pulse_db_pool_size{service="gateway"} 0.0' in text
     assert 'pulse_db_pool_in_use{service="gateway"} 0.0' in text
 
