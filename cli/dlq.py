@@ -8,6 +8,7 @@ the rejected event_id, so a corrected consumer processes it.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 from dataclasses import dataclass
@@ -80,13 +81,15 @@ def register(subparsers: Any) -> None:
 
 async def read_all(bootstrap: str, topic: str) -> list[DeadLetter]:
     """Every record of `topic` up to its current end, without joining a consumer group."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
+    # Subscribed without a group, the consumer is assigned every partition of the topic.
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None, auto_offset_reset="earliest"
+    )
     await consumer.start()
     try:
-        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        partitions = list(consumer.assignment())
         if not partitions:
             return []
-        consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)
         letters: list[DeadLetter] = []
@@ -100,14 +103,23 @@ async def read_all(bootstrap: str, topic: str) -> list[DeadLetter]:
                 )
         return sorted(letters, key=lambda d: (d.header("x-failed-at"), d.partition, d.offset))
     finally:
+        await _stop(consumer)
+
+
+async def _stop(consumer: AIOKafkaConsumer) -> None:
+    # aiokafka 0.14's group-less consumer re-raises the CancelledError of its own cancelled background task
+    # on stop(); absorb it unless this task itself is being cancelled.
+    try:
         await consumer.stop()
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise
 
 
 async def _letters() -> list[DeadLetter]:
     settings = get_settings()
-    return await read_all(
-        settings.kafka_bootstrap_servers, topic_name(Topic.DEAD_LETTERS, settings.topic_prefix)
-    )
+    return await read_all(settings.kafka_bootstrap_servers, topic_name(Topic.DEAD_LETTERS, settings.topic_prefix))
 
 
 async def run_list(args: argparse.Namespace) -> int:

@@ -18,6 +18,10 @@ from typing import Any
 
 COMMANDS: list[str] = [
     "cli.token",
+    "cli.publish",
+    "cli.dlq",
+    "cli.snapshots",
+    "cli.demo.command",
 ]
 
 EXIT_USAGE = 2
