@@ -44,9 +44,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--officer-id", help="scope of a loan_officer")
     parser.add_argument("--client-id", help="scope of a client")
     parser.add_argument("--sub", help="subject (default: derived from role and scope id)")
-    parser.add_argument(
-        "--ttl-hours", type=_positive_hours, default=12.0, help="validity in hours (default 12)"
-    )
+    parser.add_argument("--ttl-hours", type=_positive_hours, default=12.0, help="validity in hours (default 12)")
     parser.set_defaults(func=run, _parser=parser)
 
 

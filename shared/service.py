@@ -30,7 +30,7 @@ from shared.kafka.producer import Producer
 from shared.logging import configure_logging, get_logger
 from shared.metrics import CONSUMER_LAG, DB_POOL_IN_USE, DB_POOL_SIZE, REGISTRY
 from shared.settings import Settings, get_settings
-from shared.topics import Topic, topic_name
+from shared.topics import Topic, consumer_group, topic_name
 
 log = get_logger(__name__)
 
@@ -101,8 +101,7 @@ class Service:
         return self._relay
 
     def consumer_group(self, topic: Topic) -> str:
-        # The prefix keeps environments sharing a cluster (and test runs) from sharing offsets.
-        return f"{self.settings.topic_prefix}pulse.{self.name}.{topic}"
+        return consumer_group(self.name, topic, self.settings.topic_prefix)
 
     def _subscribe(self, subscription: Subscription) -> None:
         group = self.consumer_group(subscription.topic)

@@ -81,3 +81,8 @@ def key_for(topic: Topic, event_type: str, data: dict[str, object]) -> str | Non
 
 def _str_or_none(value: object) -> str | None:
     return None if value is None else str(value)
+
+
+def consumer_group(service: str, topic: Topic, prefix: str = "") -> str:
+    """One consumer group per subscriber; the prefix keeps environments (and test runs) apart."""
+    return f"{prefix}pulse.{service}.{topic}"

@@ -1,0 +1,119 @@
+"""Benchmarks of closing loan days, from a book already ingested to snapshots acknowledged by Kafka.
+
+    uv run python -m bench.loans_close [--loans 100000 --officers 1000] [--catch-up-loans 10000 ...]
+
+Prints its figures and appends them to bench/results/loans_close.jsonl. Needs the local stack (make up or
+deploy/local/stack.sh up). Each scenario uses a fresh database and topic prefix and drops them after.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import time
+import uuid
+from pathlib import Path
+
+import asyncpg
+
+from bench import loan_book
+from services.snapshotter.loans import closing, store
+from services.snapshotter.loans.snapshots import snapshot_event
+from shared import db
+from shared.kafka import outbox
+from shared.kafka.outbox import OutboxRelay
+from shared.kafka.producer import Producer
+from shared.settings import get_settings
+from shared.topics import Topic
+from tests.support.kafka import create_topics, delete_topics
+
+MIGRATIONS = Path(__file__).resolve().parents[1] / "services" / "snapshotter" / "migrations"
+RESULTS = Path(__file__).resolve().parent / "results" / "loans_close.jsonl"
+
+
+async def scenario(name: str, *, loans: int, officers: int, catch_up: bool) -> dict[str, object]:
+    settings = get_settings()
+    database = f"pulse_bench_{uuid.uuid4().hex[:8]}"
+    prefix = f"bench{uuid.uuid4().hex[:6]}-"
+    admin = await asyncpg.connect(settings.database_url)
+    await admin.execute(f'CREATE DATABASE "{database}"')
+    await admin.close()
+    url = settings.database_url.rpartition("/")[0] + f"/{database}"
+    await create_topics(settings.kafka_bootstrap_servers, prefix)
+    pool = await db.create_pool(url, retry=False, max_size=2)
+    producer = Producer(settings.kafka_bootstrap_servers, client_id="bench", service="bench")
+    try:
+        await db.migrate(pool, "snapshotter", MIGRATIONS)
+        today = dt.date(2025, 12, 31)
+        loaded = time.perf_counter()
+        async with pool.acquire() as conn:
+            await loan_book.load(conn, loans=loans, officers=officers, today=today)
+            if not catch_up:  # the days before were closed already; this close computes one day
+                await store.set_last_closed(conn, today - dt.timedelta(days=1))
+        load_seconds = time.perf_counter() - loaded
+        await producer.start()
+        relay = OutboxRelay(pool, "snapshotter", producer)
+
+        started = time.perf_counter()
+        async with pool.acquire() as conn, conn.transaction():
+            await store.lock(conn)
+            rows = await closing.close_through(conn, today)
+            computed = time.perf_counter()
+            await outbox.stage(
+                conn, "snapshotter",
+                [outbox.event_record(Topic.SNAPSHOTS, k, e, prefix) for k, e in map(snapshot_event, rows)],
+            )  # fmt: skip
+        staged = time.perf_counter()
+        published = await relay.flush()
+        finished = time.perf_counter()
+        result: dict[str, object] = {
+            "scenario": name,
+            "loans": loans,
+            "officers": officers,
+            "days": 365 if catch_up else 1,
+            "snapshots": len(rows),
+            "published": published,
+            "load_book_s": round(load_seconds, 2),
+            "compute_s": round(computed - started, 2),
+            "stage_outbox_s": round(staged - computed, 2),
+            "publish_s": round(finished - staged, 2),
+            "total_s": round(finished - started, 2),
+            "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        }
+        return result
+    finally:
+        await producer.stop()
+        await pool.close()
+        await delete_topics(settings.kafka_bootstrap_servers, prefix)
+        admin = await asyncpg.connect(settings.database_url)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        await admin.close()
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--loans", type=int, default=100_000)
+    parser.add_argument("--officers", type=int, default=1_000)
+    parser.add_argument("--catch-up-loans", type=int, default=10_000)
+    parser.add_argument("--catch-up-officers", type=int, default=100)
+    parser.add_argument("--only", choices=["daily", "catch-up"])
+    args = parser.parse_args()
+    results = []
+    if args.only != "catch-up":
+        results.append(await scenario("daily close", loans=args.loans, officers=args.officers, catch_up=False))
+    if args.only != "daily":
+        results.append(
+            await scenario("first close, 365-day catch-up", loans=args.catch_up_loans,
+                           officers=args.catch_up_officers, catch_up=True)
+        )  # fmt: skip
+    RESULTS.parent.mkdir(exist_ok=True)
+    with RESULTS.open("a") as out:
+        for r in results:
+            print(json.dumps(r))
+            out.write(json.dumps(r) + "\n")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,121 @@
+"""Ingest throughput of the snapshotter's loan-events consumer against a bare aiokafka consumer that reads
+the same messages and does nothing, in the same run (the ratio is the figure that matters).
+
+    uv run python -m bench.loans_ingest [--clients 20000 --payments-per-loan 4]
+
+Needs the local stack. Appends to bench/results/loans_ingest.jsonl.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import time
+import uuid
+from pathlib import Path
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer
+
+from shared.events.envelope import dumps, make_envelope
+from shared.kafka.producer import OutboundRecord, Producer
+from shared.settings import get_settings
+from shared.topics import Topic, topic_name
+from tests.support.kafka import create_topics, delete_topics
+from tests.support.processes import ServiceProcess
+
+RESULTS = Path(__file__).resolve().parent / "results" / "loans_ingest.jsonl"
+
+
+def book(clients: int, payments_per_loan: int) -> list[tuple[str, dict[str, object]]]:
+    """(key, envelope) in per-client order: registration, disbursement, repayments."""
+    start = dt.date(2025, 1, 1)
+    out: list[tuple[str, dict[str, object]]] = []
+    for n in range(clients):
+        c, loan = f"C{n}", f"L{n}"
+        out.append((c, make_envelope("client.registered",
+                                     {"client_id": c, "officer_id": f"O{n % 100}", "registered_on": str(start)},
+                                     source="bench", event_id=f"r{n}")))  # fmt: skip
+        schedule = [{"due_on": str(start + dt.timedelta(days=7 * k)), "principal": "250", "interest": "5"}
+                    for k in range(1, 5)]  # fmt: skip
+        out.append((c, make_envelope("loan.disbursed",
+                                     {"loan_id": loan, "client_id": c, "disbursed_on": str(start),
+                                      "principal": "1000", "schedule": schedule},
+                                     source="bench", event_id=f"d{n}")))  # fmt: skip
+        for k in range(1, payments_per_loan + 1):
+            out.append((c, make_envelope("loan.repayment_received",
+                                         {"payment_id": f"P{n}-{k}", "loan_id": loan, "client_id": c,
+                                          "paid_on": str(start + dt.timedelta(days=7 * k)), "principal": "250",
+                                          "interest": "5", "fees": "0"},
+                                         source="bench", event_id=f"p{n}-{k}")))  # fmt: skip
+    return out
+
+
+async def bare_consumer(bootstrap: str, topic: str, total: int) -> float:
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=f"bare-{uuid.uuid4().hex[:6]}",
+                                auto_offset_reset="earliest", enable_auto_commit=False)  # fmt: skip
+    await consumer.start()
+    seen, started = 0, time.perf_counter()
+    try:
+        while seen < total:
+            for records in (await consumer.getmany(timeout_ms=500, max_records=5000)).values():
+                seen += len(records)
+        return time.perf_counter() - started
+    finally:
+        await consumer.stop()
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--clients", type=int, default=20_000)
+    parser.add_argument("--payments-per-loan", type=int, default=4)
+    args = parser.parse_args()
+    settings = get_settings()
+    prefix, database = f"bi{uuid.uuid4().hex[:6]}-", f"pulse_bench_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(settings.database_url)
+    await admin.execute(f'CREATE DATABASE "{database}"')
+    await admin.close()
+    url = settings.database_url.rpartition("/")[0] + f"/{database}"
+    await create_topics(settings.kafka_bootstrap_servers, prefix)
+    events = book(args.clients, args.payments_per_loan)
+    topic = topic_name(Topic.LOAN_EVENTS, prefix)
+    async with Producer(settings.kafka_bootstrap_servers, client_id="bench", service="bench") as producer:
+        for i in range(0, len(events), 5000):
+            await producer.send_all(OutboundRecord(topic, dumps(e), k.encode()) for k, e in events[i : i + 5000])
+    bare_seconds = await bare_consumer(settings.kafka_bootstrap_servers, topic, len(events))
+
+    logs = Path("/tmp") / f"bench-{prefix}"
+    logs.mkdir(exist_ok=True)
+    service = ServiceProcess("snapshotter", {"DATABASE_URL": url, "PULSE_TOPIC_PREFIX": prefix,
+                                             "PULSE_SCHEDULE_ENABLED": "false", "PULSE_LOG_LEVEL": "WARNING"}, logs)  # fmt: skip
+    service.start()
+    started = time.perf_counter()
+    conn = await asyncpg.connect(url)
+    try:
+        while await conn.fetchval("SELECT count(*) FROM snapshotter.event_log") < len(events):
+            await asyncio.sleep(0.2)
+        pulse_seconds = time.perf_counter() - started
+    finally:
+        await conn.close()
+        service.stop()
+        await delete_topics(settings.kafka_bootstrap_servers, prefix)
+        admin = await asyncpg.connect(settings.database_url)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        await admin.close()
+    result = {
+        "events": len(events),
+        "snapshotter_events_per_s": round(len(events) / pulse_seconds),
+        "bare_consumer_events_per_s": round(len(events) / bare_seconds),
+        "ratio": round(bare_seconds / pulse_seconds, 3),
+        "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+    print(json.dumps(result))
+    RESULTS.parent.mkdir(exist_ok=True)
+    with RESULTS.open("a") as out:
+        out.write(json.dumps(result) + "\n")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

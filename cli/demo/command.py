@@ -1,0 +1,163 @@
+"""`pulse demo [--seed N] [--out FILE.jsonl] [--part loans|wealth|all] [--today YYYY-MM-DD]` (CONTRACT §5).
+
+Generates the demo data set, deterministic for a seed and a `today`, dated up to `today − 1`. With
+`--out` the envelopes are written as JSON lines, each naming its `topic` (what `pulse publish` reads);
+otherwise they are published in order, in chunks, each message under the key CONTRACT §1 prescribes.
+
+A part is a pure generator `(seed: int, *, today: date) -> list[envelope dict]`, listed in `PARTS` as
+"module:function": adding the wealth demo is one line there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import importlib
+import sys
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol, cast
+
+from shared.events.envelope import dumps
+from shared.kafka.lag import wait_caught_up
+from shared.kafka.producer import OutboundRecord, Producer
+from shared.settings import get_settings
+from shared.topics import EVENT_TYPES, Topic, consumer_group, key_for, topic_name
+
+PARTS: dict[str, str] = {
+    "loans": "cli.demo.loans:generate_loan_book",
+}
+KNOWN_PARTS = ("loans", "wealth")
+ALL = "all"
+CHUNK = 5_000
+INGEST_TIMEOUT = 900.0  # seconds to wait for the snapshotter before the close is published
+INBOUND = (Topic.LOAN_EVENTS, Topic.WEALTH_EVENTS, Topic.CONTROL)
+
+
+class Generator(Protocol):
+    def __call__(self, seed: int, *, today: dt.date) -> list[dict[str, Any]]: ...
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("demo", help="publish a realistic demo data set (or write it to a JSON-lines file)")
+    parser.add_argument("--seed", type=int, default=7, help="random seed (default 7): same seed, same data")
+    parser.add_argument("--out", metavar="FILE.jsonl", help="write the envelopes to this file instead of publishing")
+    parser.add_argument("--part", choices=(*KNOWN_PARTS, ALL), default=ALL, help="which data set (default all)")
+    parser.add_argument(
+        "--today",
+        type=_date,
+        default=None,
+        help="the day the data set leads up to, YYYY-MM-DD (default today, UTC); the last business day is the "
+        "day before",
+    )
+    parser.add_argument(
+        "--no-wait", action="store_true", help="publish the day close at once, without waiting for the ingest"
+    )
+    parser.set_defaults(func=run)
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from exc
+
+
+def generator(spec: str) -> Generator:
+    module_name, _, function = spec.partition(":")
+    return cast(Generator, getattr(importlib.import_module(module_name), function))
+
+
+def topic_of(event_type: str) -> Topic:
+    for topic in INBOUND:
+        if event_type in EVENT_TYPES[topic]:
+            return topic
+    raise ValueError(f"event type {event_type!r} is not an inbound event")
+
+
+def to_record(envelope: dict[str, Any], prefix: str) -> OutboundRecord:
+    event_type = str(envelope["event_type"])
+    topic = topic_of(event_type)
+    key = key_for(topic, event_type, envelope["data"])
+    return OutboundRecord(
+        topic=topic_name(topic, prefix),
+        value=dumps(envelope),
+        key=key.encode() if key is not None else None,
+    )
+
+
+def generate(part: str, seed: int, today: dt.date) -> list[dict[str, Any]]:
+    """The envelopes of one part, or of every available part (`all`), in publishing order; a part
+    that is not available yet is reported on stderr."""
+    names = KNOWN_PARTS if part == ALL else (part,)
+    envelopes: list[dict[str, Any]] = []
+    for name in names:
+        spec = PARTS.get(name)
+        if spec is None:
+            print(f"{name} demo data not available yet", file=sys.stderr)
+            continue
+        envelopes += generator(spec)(seed, today=today)
+    return envelopes
+
+
+def write_jsonl(envelopes: Sequence[dict[str, Any]], path: Path) -> int:
+    """Write one envelope per line with its `topic` first; returns the file's size in bytes."""
+    with path.open("wb") as out:
+        for envelope in envelopes:
+            out.write(dumps({"topic": str(topic_of(str(envelope["event_type"]))), **envelope}))
+            out.write(b"\n")
+    return path.stat().st_size
+
+
+async def publish(envelopes: Sequence[dict[str, Any]], *, wait: float = INGEST_TIMEOUT) -> Counter[str]:
+    """Publish the data events, wait until the snapshotter has ingested them, then the control events.
+
+    The close rides on another topic, read by another consumer: sent at once, it could be handled before
+    the history it closes, which would then arrive as late events and restate every day one by one."""
+    settings = get_settings()
+    records = [to_record(envelope, settings.topic_prefix) for envelope in envelopes]
+    control = topic_name(Topic.CONTROL, settings.topic_prefix)
+    data = [r for r in records if r.topic != control]
+    closes = [r for r in records if r.topic == control]
+    async with Producer(settings.kafka_bootstrap_servers, client_id="pulse-demo", service="cli") as producer:
+        for start in range(0, len(data), CHUNK):
+            chunk = data[start : start + CHUNK]
+            await producer.send_all(chunk)
+            print(f"published {start + len(chunk)}/{len(data)}", flush=True)
+        if closes and wait > 0:
+            await wait_for_ingest(settings.kafka_bootstrap_servers, settings.topic_prefix, data, wait)
+        await producer.send_all(closes)
+    return Counter(r.topic for r in records)
+
+
+async def wait_for_ingest(bootstrap: str, prefix: str, data: Sequence[OutboundRecord], within: float) -> None:
+    for topic in sorted({r.topic for r in data}):
+        logical = Topic(topic[len(prefix) :])
+        group = consumer_group("snapshotter", logical, prefix)
+        print(f"waiting for the snapshotter to ingest {topic} …", flush=True)
+        lag = await wait_caught_up(bootstrap, group, topic, within=within)
+        if lag != 0:
+            print(f"the snapshotter has not caught up on {topic} (lag {lag}); closing anyway", file=sys.stderr)
+
+
+def run(args: argparse.Namespace) -> int:
+    today: dt.date = args.today or dt.datetime.now(dt.UTC).date()
+    envelopes = generate(args.part, args.seed, today)
+    if not envelopes:
+        return 1
+    by_type = Counter(str(e["event_type"]) for e in envelopes)
+    days = [str(e["occurred_at"])[:10] for e in envelopes]
+    first, last = min(days), max(days)
+    print(f"demo data set: {len(envelopes)} events from {first} to {last} (seed {args.seed})")
+    for event_type, n in sorted(by_type.items()):
+        print(f"  {n:>7} {event_type}")
+    if args.out:
+        size = write_jsonl(envelopes, Path(args.out))
+        print(f"wrote {len(envelopes)} envelopes ({size} bytes) to {args.out}")
+        return 0
+    per_topic = asyncio.run(publish(envelopes, wait=0 if args.no_wait else INGEST_TIMEOUT))
+    for topic, n in sorted(per_topic.items()):
+        print(f"{n} published to {topic}")
+    return 0
