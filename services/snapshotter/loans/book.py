@@ -189,7 +189,8 @@ class LoanBook:
                 "date_before_disbursement",
                 f"payment on {e.paid_on}, loan {e.loan_id} disbursed {loan.disbursed_on}",
             )
-        if loan.written_off_on is not None and e.paid_on >= loan.written_off_on:
+        # A payment on the write-off day itself comes first: the write-off takes what is left at the day's end.
+        if loan.written_off_on is not None and e.paid_on > loan.written_off_on:
             raise Rejected("loan_written_off", f"loan {e.loan_id} was written off on {loan.written_off_on}")
         outstanding_then = loan.principal - loan.principal_paid(through=e.paid_on, excluding=e.payment_id)
         if e.principal > outstanding_then:
@@ -216,7 +217,7 @@ class LoanBook:
                 "date_before_disbursement",
                 f"write-off on {e.written_off_on}, loan {e.loan_id} disbursed {loan.disbursed_on}",
             )
-        later = [p.paid_on for p in loan.payments.values() if p.paid_on >= e.written_off_on]
+        later = [p.paid_on for p in loan.payments.values() if p.paid_on > e.written_off_on]
         if later:
             raise Rejected("payment_after_write_off", f"loan {e.loan_id} has a payment on {max(later)}")
         if loan.principal - loan.principal_paid(through=e.written_off_on) <= 0:
