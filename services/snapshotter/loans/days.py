@@ -44,24 +44,32 @@ owned AS (  -- every registered client and its owner on D
     WHERE c.registered_on <= $1 AND ($2::text[] IS NULL OR o.officer_id = ANY($2::text[]))
 ),
 loan_state AS (
+    -- A loan that stopped (repaid in full or written off) before D − 30 has no stock on D and no installment
+    -- in the collection window: it is left out. The day's payments are counted apart (payments_today).
     SELECT l.loan_id, ow.officer_id, ow.client_id, l.principal, l.disbursed_on, l.written_off_on,
            least(l.written_off_on, l.repaid_on) AS stopped_on,
            l.principal - coalesce(p.principal, 0) AS unpaid,
            coalesce(p.covered, 0) AS covered,
-           coalesce(p.collected_today, 0) AS collected_today,
-           coalesce(p.interest_fees_today, 0) AS interest_fees_today,
            (l.written_off_on IS NULL OR l.written_off_on > $1) AND l.principal > coalesce(p.principal, 0) AS active,
            (ow.exited_on IS NULL OR ow.exited_on > $1) AS client_current
     FROM {{s}}.loans l
     JOIN owned ow ON ow.client_id = l.client_id
     LEFT JOIN LATERAL (
-        SELECT sum(principal) AS principal,
-               sum(principal + interest) AS covered,
-               sum(principal + interest + fees) FILTER (WHERE paid_on = $1) AS collected_today,
-               sum(interest + fees) FILTER (WHERE paid_on = $1) AS interest_fees_today
+        SELECT sum(principal) AS principal, sum(principal + interest) AS covered
         FROM {{s}}.payments WHERE loan_id = l.loan_id AND paid_on <= $1
     ) p ON true
     WHERE l.disbursed_on <= $1
+      AND (least(l.written_off_on, l.repaid_on) IS NULL OR least(l.written_off_on, l.repaid_on) >= $1 - 30)
+),
+payments_today AS (
+    SELECT ow.officer_id,
+           sum(p.principal + p.interest + p.fees) AS collected,
+           sum(p.interest + p.fees) AS interest_fees
+    FROM {{s}}.payments p
+    JOIN {{s}}.loans l ON l.loan_id = p.loan_id
+    JOIN owned ow ON ow.client_id = l.client_id
+    WHERE p.paid_on = $1
+    GROUP BY ow.officer_id
 ),
 loan_dpd AS (  -- days past due: the oldest installment not covered by principal + interest paid, if due before D
     SELECT ls.*, CASE WHEN ls.active AND oldest.due_on < $1 THEN $1 - oldest.due_on ELSE 0 END AS dpd
@@ -82,8 +90,6 @@ loans_by_officer AS (
            count(DISTINCT client_id) FILTER (WHERE active AND client_current) AS active_clients,
            count(*) FILTER (WHERE disbursed_on = $1) AS disbursed_count,
            coalesce(sum(principal) FILTER (WHERE disbursed_on = $1), 0) AS disbursed,
-           sum(collected_today) AS collected,
-           sum(interest_fees_today) AS interest_fees,
            coalesce(sum(unpaid) FILTER (WHERE written_off_on = $1), 0) AS written_off
     FROM loan_dpd GROUP BY officer_id
 ),
@@ -121,8 +127,8 @@ today AS (
            coalesce(col.covered_30d, 0) AS covered_30d,
            coalesce(lb.disbursed_count, 0) AS disbursed_count,
            coalesce(lb.disbursed, 0) AS disbursed,
-           coalesce(lb.collected, 0) AS collected,
-           coalesce(lb.interest_fees, 0) AS interest_fees,
+           coalesce(pt.collected, 0) AS collected,
+           coalesce(pt.interest_fees, 0) AS interest_fees,
            coalesce(lb.written_off, 0) AS written_off,
            coalesce(c.registered, 0) AS registered,
            coalesce(c.exited, 0) AS exited
@@ -130,6 +136,7 @@ today AS (
     LEFT JOIN clients_by_officer c USING (officer_id)
     LEFT JOIN loans_by_officer lb USING (officer_id)
     LEFT JOIN collection col USING (officer_id)
+    LEFT JOIN payments_today pt USING (officer_id)
 ),
 cumulated AS (
     SELECT t.*,
