@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
+from decimal import Decimal
+from typing import Any
 
 from services.aggregator.loans import rebuild, store
+from services.aggregator.wealth import contributions
+from services.aggregator.wealth import store as wealth
 from shared.events.aggregates import LoanAggregateUpdated
 from shared.events.envelope import make_envelope
+from shared.events.returns import ReturnsComputed
 from shared.events.snapshots import LoanSnapshotCreated, LoanSnapshotMetrics
 from shared.kafka.pipeline import Batch
 from shared.logging import get_logger
@@ -42,8 +48,29 @@ async def on_snapshots(batch: Batch) -> None:
 
 
 async def on_returns(batch: Batch) -> None:
+    latest: dict[tuple[str, dt.date], ReturnsComputed] = {}
     for incoming in batch.accepted:
-        log.debug("returns received", event_id=incoming.event_id, event_type=incoming.event_type)
+        if isinstance(r := incoming.event.data, ReturnsComputed):
+            key = (r.client_id, r.as_of)
+            if key not in latest or r.revision > latest[key].revision:
+                latest[key] = r
+    await wealth.lock_dates(batch.conn, [k[1] for k in latest])
+    before = await wealth.client_days(batch.conn, list(latest))
+    newer = [r for k, r in latest.items() if k not in before or r.revision > before[k]["revision"]]
+    totals: dict[dt.date, dict[str, Any]] = {}
+    allocations: dict[tuple[dt.date, str, str], Decimal] = defaultdict(Decimal)
+    for r in newer:
+        old = before.get((r.client_id, r.as_of))
+        new = r.model_dump(mode="json")
+        delta = contributions.difference(new, old)
+        day = totals.setdefault(r.as_of, dict.fromkeys(delta, 0))
+        for k, v in delta.items():
+            day[k] += v
+        for (dimension, name), v in contributions.allocation_difference(new, old).items():
+            allocations[(r.as_of, dimension, name)] += v
+    await wealth.save_client_days(batch.conn, newer)
+    await wealth.add_to_totals(batch.conn, totals)
+    await wealth.add_to_allocations(batch.conn, allocations)
 
 
 async def on_alerts(batch: Batch) -> None:

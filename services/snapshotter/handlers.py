@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
@@ -12,6 +13,9 @@ from services.snapshotter.loans import closing
 from services.snapshotter.loans import store as loans
 from services.snapshotter.loans.book import LoanBook
 from services.snapshotter.loans.snapshots import snapshot_event
+from services.snapshotter.wealth import store as wealth
+from services.snapshotter.wealth.snapshots import snapshot_event as wealth_snapshot_event
+from services.snapshotter.wealth.valuation import Summary, summarize
 from shared.events.control import BusinessDayClosed, SnapshotRequested
 from shared.events.envelope import Rejected
 from shared.events.loans import (
@@ -23,6 +27,7 @@ from shared.events.loans import (
     LoanWrittenOff,
     OfficerUpserted,
 )
+from shared.events.wealth import CashFlowRecorded, ClientOnboarded, PortfolioValued
 from shared.kafka.pipeline import Batch, Incoming
 from shared.topics import Topic
 
@@ -81,6 +86,28 @@ def _officers(accepted: Any) -> list[tuple[str, str, str, str, str, object]]:
 
 async def on_wealth_events(batch: Batch) -> None:
     await event_log.append_events(batch.conn, batch.accepted, batch.prefix)
+    await wealth.lock(batch.conn)
+    clients, flows = [], []
+    valuations: dict[tuple[str, dt.date], tuple[str, dt.date, dt.datetime, Summary]] = {}
+    for incoming in batch.accepted:
+        data, at = incoming.event.data, incoming.event.envelope.occurred_at
+        if isinstance(data, ClientOnboarded):
+            clients.append((data, at))
+        elif isinstance(data, CashFlowRecorded):
+            flows.append((data, at))
+        elif isinstance(data, PortfolioValued):
+            key = (data.client_id, data.as_of)
+            if key not in valuations or valuations[key][2] <= at:  # the latest by occurred_at wins
+                valuations[key] = (data.client_id, data.as_of, at, summarize(data.positions))
+    await wealth.save_clients(batch.conn, clients)
+    written = await wealth.save_valuations(batch.conn, list(valuations.values()))
+    moved = await wealth.save_flows(batch.conn, flows)
+    points = [(r["client_id"], r["as_of"]) for r in written]
+    points += await wealth.next_snapshots(batch.conn, [(r["client_id"], r["as_of"]) for r in written if r["inserted"]])
+    points += await wealth.snapshots_containing(batch.conn, moved)
+    for row in await wealth.publish(batch.conn, points):
+        message_key, envelope = wealth_snapshot_event(row)
+        batch.emit(Topic.SNAPSHOTS, message_key, envelope)
 
 
 async def on_control(batch: Batch) -> None:

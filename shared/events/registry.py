@@ -23,7 +23,8 @@ from shared.events.loans import (
     LoanWrittenOff,
     OfficerUpserted,
 )
-from shared.events.snapshots import LoanSnapshotCreated
+from shared.events.returns import ReturnsComputed
+from shared.events.snapshots import LoanSnapshotCreated, WealthSnapshotCreated
 from shared.events.types import Model
 from shared.events.wealth import CashFlowRecorded, ClientOnboarded, PortfolioValued
 from shared.topics import EVENT_TYPES, Topic
@@ -49,6 +50,9 @@ DATA_MODELS: dict[str, type[Model]] = {
     "snapshot.requested": SnapshotRequested,
     # snapshots
     "loan_snapshot.created": LoanSnapshotCreated,
+    "wealth_snapshot.created": WealthSnapshotCreated,
+    # returns
+    "returns.computed": ReturnsComputed,
     # aggregates
     "aggregate.updated": LoanAggregateUpdated,
     # alerts

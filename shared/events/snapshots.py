@@ -83,3 +83,37 @@ class LoanSnapshotCreated(EventData):
     numerators: LoanSnapshotNumerators
     metrics: LoanSnapshotMetrics
     computed_at: dt.datetime
+
+
+class Allocation(Model):
+    name: Name
+    value: Exact
+
+
+class BondMaturity(Model):
+    year: int = Field(ge=1900, le=2200)
+    value: Exact
+
+
+class ExternalFlow(Model):
+    flow_id: Identifier
+    flow_date: BusinessDate
+    amount: Exact
+
+
+class WealthSnapshotCreated(EventData):
+    """A client's valuation on `as_of` (or its restatement), with its period's external flows: the
+    contributions and withdrawals dated in (previous_as_of, as_of]. A late flow or valuation restates the
+    snapshot whose period it changes (`revision` + 1)."""
+
+    client_id: Identifier
+    as_of: BusinessDate
+    revision: int = Field(ge=1)
+    previous_as_of: BusinessDate | None
+    total_value: Exact
+    estimated_annual_income: Exact
+    asset_allocation: tuple[Allocation, ...]
+    custodian_allocation: tuple[Allocation, ...]
+    bond_maturity: tuple[BondMaturity, ...]
+    external_flows: tuple[ExternalFlow, ...]
+    net_external_flows: Exact

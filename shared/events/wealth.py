@@ -50,14 +50,16 @@ class PortfolioValued(EventData):
     positions: Annotated[tuple[Position, ...], Field(max_length=MAX_POSITIONS)]
 
     def check(self) -> None:
-        seen: set[str] = set()
+        # The same instrument may be held at two custodians; twice at the same one is a duplicate.
+        seen: set[tuple[str, str]] = set()
         for index, position in enumerate(self.positions):
-            if position.instrument_id in seen:
+            key = (position.instrument_id, position.custodian)
+            if key in seen:
                 raise Rejected(
                     "duplicate_position",
-                    f"positions.{index}: instrument_id {position.instrument_id} appears twice",
+                    f"positions.{index}: instrument_id {position.instrument_id} at {position.custodian} appears twice",
                 )
-            seen.add(position.instrument_id)
+            seen.add(key)
 
 
 class CashFlowRecorded(EventData):

@@ -132,3 +132,61 @@ class AggregatorHarness:
 async def aggregator_harness(pool: asyncpg.Pool) -> AggregatorHarness:
     await db.migrate(pool, "aggregator", AGGREGATOR_MIGRATIONS)
     return AggregatorHarness(pool)
+
+
+RETURNS_MIGRATIONS = MIGRATIONS.parents[1] / "returns" / "migrations"
+
+
+class WealthPipeline:
+    """Snapshotter (wealth events) → returns → aggregator, each handler run as its consumer would, on one
+    database; what each stage emits is fed to the next."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def _stage(self, topic: Topic, envelopes: list[dict[str, Any]], handler: Any) -> Ledger:
+        incoming = [
+            Incoming(InboundRecord(str(topic), 0, n, None, dumps(e), (), 0), parse_event(topic, dumps(e)))
+            for n, e in enumerate(envelopes)
+        ]
+        async with self.pool.acquire() as conn, conn.transaction():
+            batch = Batch(conn=conn, events=incoming, prefix="", source="test")
+            await handler(batch)
+        return Ledger(
+            rejected={k: r.code for k, r in batch.rejections.items()},
+            emitted=[__import__("json").loads(o.value) for o in batch.outputs],
+        )
+
+    async def send(self, *envelopes: dict[str, Any]) -> tuple[Ledger, Ledger, Ledger]:
+        from services.aggregator import handlers as aggregator
+        from services.returns import handlers as returns
+
+        snapshots = await self._stage(Topic.WEALTH_EVENTS, list(envelopes), handlers.on_wealth_events)
+        computed = await self._stage(Topic.SNAPSHOTS, snapshots.emitted, returns.on_snapshots)
+        aggregated = await self._stage(Topic.RETURNS, computed.emitted, aggregator.on_returns)
+        return snapshots, computed, aggregated
+
+    async def client_day(self, client_id: str, as_of: dt.date) -> asyncpg.Record:
+        async with self.pool.acquire() as conn:
+            row = await conn.fetchrow(
+                "SELECT * FROM aggregator.wealth_client_days WHERE client_id = $1 AND as_of = $2", client_id, as_of
+            )
+        assert row is not None, f"no returns for {client_id} on {as_of}"
+        return row
+
+    async def totals(self, as_of: dt.date) -> asyncpg.Record:
+        async with self.pool.acquire() as conn:
+            row = await conn.fetchrow("SELECT * FROM aggregator.wealth_date_totals WHERE as_of = $1", as_of)
+        assert row is not None, f"no totals on {as_of}"
+        return row
+
+    async def allocations(self, as_of: dt.date) -> dict[tuple[str, str], Any]:
+        async with self.pool.acquire() as conn:
+            rows = await conn.fetch("SELECT * FROM aggregator.wealth_date_allocations WHERE as_of = $1", as_of)
+        return {(r["dimension"], r["name"]): r["value"] for r in rows}
+
+
+async def wealth_pipeline(pool: asyncpg.Pool) -> WealthPipeline:
+    await db.migrate(pool, "returns", RETURNS_MIGRATIONS)
+    await db.migrate(pool, "aggregator", AGGREGATOR_MIGRATIONS)
+    return WealthPipeline(pool)

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from services.gateway.routes import loans, session, snapshots
+from services.gateway.routes import loans, session, snapshots, wealth
 
 ROUTERS: list[APIRouter] = [
     session.router,
     loans.router,
     snapshots.router,
+    wealth.router,
 ]

@@ -129,9 +129,9 @@ def position(**changes: Any) -> dict[str, Any]:
         pytest.param({"positions": [position(currency="EUR")]}, "invalid_data", id="position-extra-field"),
         pytest.param({"positions": [position(), position()]}, "duplicate_position", id="same-instrument-twice"),
         pytest.param(
-            {"positions": [position(), position(instrument_id="B"), position(custodian="Bank B")]},
+            {"positions": [position(custodian="Bank B"), position(instrument_id="B"), position(custodian="Bank B")]},
             "duplicate_position",
-            id="same-instrument-at-another-custodian",
+            id="same-instrument-twice-at-one-custodian",
         ),
     ],
 )
@@ -203,3 +203,10 @@ def test_cash_flow_kinds(kind: str, amount: str, external: bool) -> None:
 )
 def test_cash_flow_recorded_invalid(changes: dict[str, Any], code: str) -> None:
     assert rejected(WEALTH, "cash_flow.recorded", with_(CASH_FLOW, **changes)) == code
+
+
+def test_the_same_instrument_at_two_custodians_is_two_positions() -> None:
+    data = {**PORTFOLIO_VALUED, "positions": [position(), position(custodian="Bank B")]}
+    valued = parse(WEALTH, "portfolio.valued", data).data
+    assert isinstance(valued, PortfolioValued)
+    assert [p.custodian for p in valued.positions] == [position()["custodian"], "Bank B"]
