@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 
 from shared import db
 from shared.kafka.pipeline import Incoming
-from shared.topics import key_for, unprefixed
+from shared.topics import unprefixed
 
 SCHEMA = "snapshotter"
 
@@ -16,14 +16,14 @@ async def append_events(conn: db.Connection, events: Iterable[Incoming], prefix:
     for incoming in events:
         envelope = incoming.event.envelope
         topic = unprefixed(incoming.record.topic, prefix)
-        data = incoming.event.data.model_dump(mode="json")
-        key = key_for(topic, envelope.event_type, data) if topic is not None else None
-        rows.append((envelope.event_id, str(topic), envelope.event_type, key, envelope.occurred_at, data))
+        key = incoming.record.key.decode("utf-8", "replace") if incoming.record.key is not None else None
+        rows.append((envelope.event_id, str(topic), envelope.event_type, key, envelope.occurred_at,
+                     incoming.record.value or b""))  # fmt: skip
     if rows:
         await conn.copy_records_to_table(
             "event_log",
             schema_name=SCHEMA,
-            columns=["event_id", "topic", "event_type", "entity_key", "occurred_at", "data"],
+            columns=["event_id", "topic", "event_type", "entity_key", "occurred_at", "envelope"],
             records=rows,
         )
 

@@ -45,7 +45,10 @@ async def test_same_event_id_twice_changes_state_once(world: World) -> None:
     await eventually(lambda: _count_is(world, 2))
     conn = await world.connect()
     try:
-        rows = await conn.fetch("SELECT event_id, data->>'officer_id' AS officer FROM snapshotter.event_log ORDER BY 1")
+        rows = await conn.fetch(
+            "SELECT event_id, convert_from(envelope, 'UTF8')::jsonb->'data'->>'officer_id' AS officer"
+            " FROM snapshotter.event_log ORDER BY 1"
+        )
     finally:
         await conn.close()
     assert [(r["event_id"], r["officer"]) for r in rows] == [("reg-C1", "O1"), ("reg-C2", "O1")]

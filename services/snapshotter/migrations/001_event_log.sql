@@ -1,5 +1,6 @@
--- Every accepted inbound event, as received: the snapshotter's source of truth, from which its state
--- can be rebuilt and late events can restate history.
+-- Every accepted inbound event, byte for byte as received (the envelope): an audit trail from which the
+-- snapshotter's state can be rebuilt. Stored raw: re-serialising every event would cost more than the rest
+-- of its ingest.
 CREATE TABLE {schema}.event_log (
     event_id    text        PRIMARY KEY,
     topic       text        NOT NULL,
@@ -7,7 +8,7 @@ CREATE TABLE {schema}.event_log (
     entity_key  text,
     occurred_at timestamptz NOT NULL,
     received_at timestamptz NOT NULL DEFAULT now(),
-    data        jsonb       NOT NULL
+    envelope    bytea       NOT NULL
 );
 CREATE INDEX event_log_entity ON {schema}.event_log (topic, entity_key, occurred_at);
 

@@ -177,6 +177,29 @@ AGGREGATE_UPDATED: dict[str, Any] = {
     "branch_id": "B1", "officer_id": None, "officer_name": None, "metrics": LOAN_METRICS,
 }  # fmt: skip
 
+WEALTH_SNAPSHOT: dict[str, Any] = {
+    "client_id": "W1", "as_of": "2025-05-01", "revision": 1, "previous_as_of": "2025-04-01",
+    "total_value": "290", "estimated_annual_income": "0",
+    "asset_allocation": [{"name": "Equity", "value": "290"}],
+    "custodian_allocation": [{"name": "Bank 2", "value": "290"}],
+    "bond_maturity": [{"year": 2031, "value": "0"}],
+    "external_flows": [{"flow_id": "F1", "flow_date": "2025-04-16", "amount": "20"}],
+    "net_external_flows": "20",
+}  # fmt: skip
+
+RETURNS_COMPUTED: dict[str, Any] = {
+    "client_id": "W1", "as_of": "2025-05-01", "revision": 1, "total_value": "290",
+    "estimated_annual_income": "0", "net_external_flows": "20",
+    "asset_allocation": [{"name": "Equity", "value": "290"}],
+    "custodian_allocation": [{"name": "Bank 2", "value": "290"}], "bond_maturity": [],
+    "period_start_date": "2025-04-01", "period_return_dollar": "-30",
+    "period_return_percent": "-9.677419354838709677419354839", "period_average_capital": "310",
+    "month_start_date": None, "monthly_return_dollar": "0", "monthly_return_percent": "0",
+    "monthly_average_capital": None, "ytd_start_date": None, "ytd_return_dollar": "0", "ytd_return_percent": "0",
+    "ytd_average_capital": None, "inception_date": "2025-04-01", "inception_dollar_performance": "-30",
+    "inception_return_pct": None, "inception_average_capital": "310",
+}  # fmt: skip
+
 VALID: dict[str, tuple[Topic, dict[str, Any]]] = {
     "officer.upserted": (Topic.LOAN_EVENTS, OFFICER),
     "client.registered": (Topic.LOAN_EVENTS, CLIENT_REGISTERED),
@@ -193,4 +216,6 @@ VALID: dict[str, tuple[Topic, dict[str, Any]]] = {
     "alert.acknowledged": (Topic.ALERTS, ALERT_ACKNOWLEDGED),
     "loan_snapshot.created": (Topic.SNAPSHOTS, LOAN_SNAPSHOT),
     "aggregate.updated": (Topic.AGGREGATES, AGGREGATE_UPDATED),
+    "wealth_snapshot.created": (Topic.SNAPSHOTS, WEALTH_SNAPSHOT),
+    "returns.computed": (Topic.RETURNS, RETURNS_COMPUTED),
 }
