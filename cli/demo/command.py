@@ -28,6 +28,7 @@ from shared.topics import EVENT_TYPES, Topic, consumer_group, key_for, topic_nam
 
 PARTS: dict[str, str] = {
     "loans": "cli.demo.loans:generate_loan_book",
+    "wealth": "cli.demo.wealth:generate_wealth_book",
 }
 KNOWN_PARTS = ("loans", "wealth")
 ALL = "all"

@@ -495,7 +495,8 @@ def test_demo_out_writes_json_lines_pulse_publish_reads(
     assert "loan.disbursed" in printed
 
 
-def test_demo_wealth_is_not_available_yet(small_parts: None, capsys: pytest.CaptureFixture[str]) -> None:
+def test_demo_reports_a_part_missing_from_parts(small_parts: None, capsys: pytest.CaptureFixture[str]) -> None:
+    # `small_parts` lists the loans only: a known part without a generator is reported, nothing written.
     assert main(["demo", "--part", "wealth", "--out", "/nonexistent/never-written.jsonl"]) == 1
     assert "wealth demo data not available yet" in capsys.readouterr().err
 
@@ -553,7 +554,7 @@ def test_demo_publishes_in_order_under_the_contracts_keys(
     assert f"published {data_events}/{data_events}" in captured.out
     assert f"{data_events} published to demo-test.loan-events" in captured.out
     assert "1 published to demo-test.control" in captured.out
-    assert "wealth demo data not available yet" in captured.err
+    assert "wealth demo data not available yet" in captured.err  # `small_parts` lists the loans only
 
 
 def test_demo_publishes_the_close_only_after_the_snapshotter_caught_up(
