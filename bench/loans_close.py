@@ -20,7 +20,7 @@ import asyncpg
 
 from bench import loan_book
 from services.snapshotter.loans import closing, store
-from services.snapshotter.loans.snapshots import snapshot_event
+from services.snapshotter.loans.snapshots import snapshot_events
 from shared import db
 from shared.kafka import outbox
 from shared.kafka.outbox import OutboxRelay
@@ -61,10 +61,10 @@ async def scenario(name: str, *, loans: int, officers: int, catch_up: bool) -> d
             await store.lock(conn)
             rows = await closing.close_through(conn, today)
             computed = time.perf_counter()
+            events = await snapshot_events(conn, rows)
             await outbox.stage(
-                conn, "snapshotter",
-                [outbox.event_record(Topic.SNAPSHOTS, k, e, prefix) for k, e in map(snapshot_event, rows)],
-            )  # fmt: skip
+                conn, "snapshotter", [outbox.event_record(Topic.SNAPSHOTS, k, e, prefix) for k, e in events]
+            )
         staged = time.perf_counter()
         published = await relay.flush()
         finished = time.perf_counter()

@@ -24,8 +24,12 @@ log = get_logger(__name__)
 async def on_snapshots(batch: Batch) -> None:
     loan_snapshots = [d for i in batch.accepted if isinstance(d := i.event.data, LoanSnapshotCreated)]
     written = await store.save_officer_days(batch.conn, loan_snapshots)
+    await store.expect_officers(batch.conn, loan_snapshots)
     days = sorted({r["business_date"] for r in written})
-    for row in await rebuild.rebuild_days(batch.conn, days):
+    # A close's officer rows arrive over several partitions and batches: an officer's own figures are
+    # published at once, a branch's and the whole portfolio's once the day has all its officers.
+    complete = set(await store.complete_days(batch.conn, days))
+    for row in await rebuild.rebuild_days(batch.conn, days, complete=complete):
         data = LoanAggregateUpdated(
             scope=row["scope"],
             kind=row["kind"],

@@ -12,7 +12,7 @@ from services.snapshotter import store as event_log
 from services.snapshotter.loans import closing
 from services.snapshotter.loans import store as loans
 from services.snapshotter.loans.book import LoanBook
-from services.snapshotter.loans.snapshots import snapshot_event
+from services.snapshotter.loans.snapshots import snapshot_events
 from services.snapshotter.wealth import store as wealth
 from services.snapshotter.wealth.snapshots import snapshot_event as wealth_snapshot_event
 from services.snapshotter.wealth.valuation import Summary, summarize
@@ -116,15 +116,12 @@ async def on_control(batch: Batch) -> None:
     for incoming in batch.events:
         data = incoming.event.data
         if isinstance(data, BusinessDayClosed):
-            publish(batch, await closing.close_through(batch.conn, data.business_date))
+            await publish(batch, await closing.close_through(batch.conn, data.business_date))
         elif isinstance(data, SnapshotRequested):
-            publish(
-                batch,
-                await closing.regenerate(batch.conn, data.business_date, data.officer_id, force=data.force),
-            )
+            rows = await closing.regenerate(batch.conn, data.business_date, data.officer_id, force=data.force)
+            await publish(batch, rows)
 
 
-def publish(batch: Batch, rows: Sequence[asyncpg.Record]) -> None:
-    for row in rows:
-        key, envelope = snapshot_event(row)
+async def publish(batch: Batch, rows: Sequence[asyncpg.Record]) -> None:
+    for key, envelope in await snapshot_events(batch.conn, rows):
         batch.emit(Topic.SNAPSHOTS, key, envelope)

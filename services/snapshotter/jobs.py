@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from services.snapshotter.loans import closing
 from services.snapshotter.loans import store as loans
-from services.snapshotter.loans.snapshots import snapshot_event
+from services.snapshotter.loans.snapshots import snapshot_events
 from services.snapshotter.metrics import LAST_CLOSED
 from shared.events.envelope import dumps, make_envelope
 from shared.kafka import outbox
@@ -39,7 +39,7 @@ async def restate_late_events(service: Service) -> None:
                         service.schema,
                         [
                             outbox.event_record(Topic.SNAPSHOTS, key, envelope, service.settings.topic_prefix)
-                            for key, envelope in map(snapshot_event, rows)
+                            for key, envelope in await snapshot_events(conn, rows)
                         ],
                     )
         if pending:

@@ -80,6 +80,8 @@ class LoanSnapshotCreated(EventData):
     business_date: BusinessDate
     revision: int = Field(ge=1)
     has_clients: bool
+    # How many officer rows the day has: branch and all-portfolio figures are complete only with all of them.
+    officers_on_day: int = Field(ge=1)
     numerators: LoanSnapshotNumerators
     metrics: LoanSnapshotMetrics
     computed_at: dt.datetime

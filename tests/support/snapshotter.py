@@ -70,12 +70,12 @@ class SnapshotterHarness:
     async def restate(self) -> list[dict[str, Any]]:
         """What the restatement job does: recompute the queued officers' closed days."""
         from services.snapshotter.loans import closing, store
-        from services.snapshotter.loans.snapshots import snapshot_event
+        from services.snapshotter.loans.snapshots import snapshot_events
 
         async with self.pool.acquire() as conn, conn.transaction():
             await store.lock(conn)
             rows = await closing.restate_pending(conn)
-        return [snapshot_event(r)[1] for r in rows]
+            return [e for _, e in await snapshot_events(conn, rows)]
 
     async def all_days(self) -> list[asyncpg.Record]:
         async with self.pool.acquire() as conn:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import asyncpg
@@ -13,11 +13,18 @@ from shared import db
 from shared.domain.loan_metrics import compute
 
 
-async def rebuild_days(conn: db.Connection, days: Sequence[dt.date]) -> list[asyncpg.Record]:
-    """Re-sum every scope of `days` from its officer rows; the summary rows that changed."""
+async def rebuild_days(
+    conn: db.Connection, days: Sequence[dt.date], *, complete: Collection[dt.date]
+) -> list[asyncpg.Record]:
+    """Re-sum the scopes of `days` from their officer rows (branches and all only on `complete` days);
+    the summary rows that changed."""
     if not days:
         return []
-    grouped = scopes.group(await store.officer_days_on(conn, days))
+    grouped = {
+        scope: rows
+        for scope, rows in scopes.group(await store.officer_days_on(conn, days)).items()
+        if scope.kind == "officer" or scope.business_date in complete
+    }
     lookups = [
         key for scope, rows in grouped.items() if scope.kind != "officer" for key in scopes.window_lookups(scope, rows)
     ]
@@ -34,5 +41,5 @@ async def rebuild_days(conn: db.Connection, days: Sequence[dt.date]) -> list[asy
                 m.health_score, m.health_category,
             )
         )  # fmt: skip
-    await store.drop_empty_branches(conn, days)
+    await store.drop_empty_branches(conn, sorted(complete))
     return await store.save_summaries(conn, summaries)

@@ -132,3 +132,33 @@ async def drop_empty_branches(conn: db.Connection, days: Sequence[dt.date]) -> N
         """,
         list(days),
     )
+
+
+async def expect_officers(conn: db.Connection, snapshots: Iterable[LoanSnapshotCreated]) -> None:
+    expected: dict[dt.date, int] = {}
+    for s in snapshots:
+        expected[s.business_date] = max(s.officers_on_day, expected.get(s.business_date, 0))
+    if expected:
+        await conn.execute(
+            f"""
+            INSERT INTO {SCHEMA}.loan_day_officers AS e (business_date, expected)
+            SELECT * FROM unnest($1::date[], $2::integer[])
+            ON CONFLICT (business_date) DO UPDATE SET expected = greatest(e.expected, EXCLUDED.expected)
+            """,
+            list(expected),
+            list(expected.values()),
+        )
+
+
+async def complete_days(conn: db.Connection, days: Sequence[dt.date]) -> list[dt.date]:
+    """Those of `days` whose officer rows are all here."""
+    rows = await conn.fetch(
+        f"""
+        SELECT e.business_date FROM {SCHEMA}.loan_day_officers e
+        WHERE e.business_date = ANY($1::date[])
+          AND (SELECT count(*) FROM {SCHEMA}.loan_officer_days o WHERE o.business_date = e.business_date) >= e.expected
+        ORDER BY 1
+        """,
+        list(days),
+    )
+    return [r["business_date"] for r in rows]

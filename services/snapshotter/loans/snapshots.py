@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
 
+from shared import db
 from shared.domain.loan_metrics import compute
 from shared.events.envelope import make_envelope
 from shared.events.snapshots import LoanSnapshotCreated, LoanSnapshotMetrics, LoanSnapshotNumerators
+
+SCHEMA = "snapshotter"
 
 
 def numerators(row: asyncpg.Record) -> LoanSnapshotNumerators:
@@ -39,7 +43,9 @@ def numerators(row: asyncpg.Record) -> LoanSnapshotNumerators:
     )
 
 
-def snapshot_event(row: asyncpg.Record, *, now: dt.datetime | None = None) -> tuple[str, dict[str, Any]]:
+def snapshot_event(
+    row: asyncpg.Record, officers_on_day: int, *, now: dt.datetime | None = None
+) -> tuple[str, dict[str, Any]]:
     """The message key and envelope of one (re)stated officer day. The event_id is a function of the
     officer, day and revision, so replaying every topic into empty stores reproduces the same ids."""
     n = numerators(row)
@@ -50,6 +56,7 @@ def snapshot_event(row: asyncpg.Record, *, now: dt.datetime | None = None) -> tu
         business_date=row["business_date"],
         revision=row["revision"],
         has_clients=row["has_clients"],
+        officers_on_day=officers_on_day,
         numerators=n,
         metrics=LoanSnapshotMetrics.of(compute(n.loan_numerators())),
         computed_at=row["computed_at"],
@@ -63,3 +70,21 @@ def snapshot_event(row: asyncpg.Record, *, now: dt.datetime | None = None) -> tu
         event_id=event_id,
     )
     return f"officer:{row['officer_id']}", envelope
+
+
+async def snapshot_events(conn: db.Connection, rows: Sequence[asyncpg.Record]) -> list[tuple[str, dict[str, Any]]]:
+    """The events of (re)stated officer days, each with its day's officer count."""
+    days = sorted({r["business_date"] for r in rows})
+    counts = (
+        {
+            r["business_date"]: r["n"]
+            for r in await conn.fetch(
+                f"SELECT business_date, count(*) AS n FROM {SCHEMA}.officer_days"
+                " WHERE business_date = ANY($1::date[]) GROUP BY business_date",
+                days,
+            )
+        }
+        if days
+        else {}
+    )
+    return [snapshot_event(r, counts[r["business_date"]]) for r in rows]

@@ -85,3 +85,20 @@ async def test_a_branch_move_refiles_the_officer_history_and_the_aggregates_foll
     everyone = await aggregator.summary("all", D(2025, 3, 1))
     assert branch_b["total_clients"] + branch_b9["total_clients"] == old["total_clients"] == everyone["total_clients"]
     assert branch_b["total_outstanding"] + branch_b9["total_outstanding"] == everyone["total_outstanding"]
+
+
+async def test_branch_figures_wait_until_every_officer_of_the_day_is_here(book: SnapshotterHarness) -> None:
+    aggregator = await aggregator_harness(book.pool)
+    assert (await book.ingest(*book_events(OWNERS))).rejected == {}
+    emitted = (await book.close(D(2025, 3, 1))).emitted
+    of_o1 = [e for e in emitted if e["data"]["officer_id"] == "O1"]
+    others = [e for e in emitted if e["data"]["officer_id"] != "O1"]
+    assert of_o1
+    assert others
+    # O1's rows are missing: no branch or all-portfolio figure may be published without them.
+    published = await aggregator.apply(others)
+    assert {e["data"]["kind"] for e in published} == {"officer"}
+    published = await aggregator.apply(of_o1)
+    assert {"branch", "all"} <= {e["data"]["kind"] for e in published}
+    march = await aggregator.summary("all", D(2025, 3, 1))
+    assert march["total_clients"] == 3  # A, B and C; E exits on 03-01, and a client exiting on D is not counted on D

@@ -159,7 +159,7 @@ LOAN_METRICS: dict[str, Any] = {
 
 LOAN_SNAPSHOT: dict[str, Any] = {
     "officer_id": "O1", "officer_name": "Ada Obi", "branch_id": "B1", "business_date": "2025-01-20",
-    "revision": 1, "has_clients": True,
+    "revision": 1, "has_clients": True, "officers_on_day": 1,
     "numerators": {
         "total_clients": 1, "active_clients": 1, "total_loans": 1, "active_loans": 1, "total_disbursed": "1000",
         "total_outstanding": "650", "total_collected": "364", "par30_balance": "0", "par60_balance": "0",
