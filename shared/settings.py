@@ -58,6 +58,8 @@ class Settings(BaseSettings):
 
     # Alerter.
     notification_horizon_days: int = Field(2, ge=0)
+    # A delivery still failing this long after it was first planned is recorded as failed.
+    notification_give_up_seconds: float = Field(3600, gt=0)
     thresholds_file: str | None = None
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 1025

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
 
 import asyncpg
 
@@ -16,6 +15,7 @@ from services.snapshotter.loans.snapshots import snapshot_events
 from services.snapshotter.wealth import store as wealth
 from services.snapshotter.wealth.snapshots import snapshot_event as wealth_snapshot_event
 from services.snapshotter.wealth.valuation import Summary, summarize
+from shared import directory
 from shared.events.control import BusinessDayClosed, SnapshotRequested
 from shared.events.envelope import Rejected
 from shared.events.loans import (
@@ -25,7 +25,6 @@ from shared.events.loans import (
     LoanDisbursed,
     LoanRepaymentReceived,
     LoanWrittenOff,
-    OfficerUpserted,
 )
 from shared.events.wealth import CashFlowRecorded, ClientOnboarded, PortfolioValued
 from shared.kafka.pipeline import Batch, Incoming
@@ -47,7 +46,7 @@ async def on_loan_events(batch: Batch) -> None:
         except Rejected as rejection:
             batch.reject(incoming, rejection.code, rejection.message)
     await event_log.append_events(batch.conn, batch.accepted, batch.prefix)
-    moved = await event_log.upsert_officers(batch.conn, _officers(batch.accepted))
+    moved = await directory.upsert_officers(batch.conn, loans.SCHEMA, directory.officer_rows(batch.accepted))
     await loans.save(batch.conn, book, schedules, payments, batch.events[-1].event.envelope.occurred_at)
     await loans.queue_restatements(batch.conn, book.dirty, await loans.last_closed(batch.conn))
     await loans.queue_officer_history(batch.conn, moved)
@@ -74,14 +73,6 @@ def _apply(
         payments[data.payment_id] = data
     elif isinstance(data, LoanWrittenOff):
         book.write_off(data)
-
-
-def _officers(accepted: Any) -> list[tuple[str, str, str, str, str, object]]:
-    return [
-        (d.officer_id, d.branch_id, d.name, d.email, d.role, i.event.envelope.occurred_at)
-        for i in accepted
-        if isinstance(d := i.event.data, OfficerUpserted)
-    ]
 
 
 async def on_wealth_events(batch: Batch) -> None:

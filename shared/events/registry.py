@@ -11,7 +11,14 @@ from dataclasses import dataclass
 from pydantic import ValidationError
 
 from shared.events.aggregates import LoanAggregateUpdated
-from shared.events.alerts import AlertAcknowledged
+from shared.events.alerts import (
+    AlertAcknowledged,
+    AlertRaised,
+    AlertResolved,
+    NotificationDelivered,
+    NotificationFailed,
+    NotificationRequested,
+)
 from shared.events.control import BusinessDayClosed, SnapshotRequested
 from shared.events.envelope import Envelope, Rejected, describe, parse_envelope
 from shared.events.loans import (
@@ -56,7 +63,13 @@ DATA_MODELS: dict[str, type[Model]] = {
     # aggregates
     "aggregate.updated": LoanAggregateUpdated,
     # alerts
+    "alert.raised": AlertRaised,
+    "alert.resolved": AlertResolved,
     "alert.acknowledged": AlertAcknowledged,
+    # notifications
+    "notification.requested": NotificationRequested,
+    "notification.delivered": NotificationDelivered,
+    "notification.failed": NotificationFailed,
 }
 
 _NO_TYPES: frozenset[str] = frozenset()

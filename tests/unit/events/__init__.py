@@ -200,6 +200,36 @@ RETURNS_COMPUTED: dict[str, Any] = {
     "inception_return_pct": None, "inception_average_capital": "310",
 }  # fmt: skip
 
+ALERT_RAISED: dict[str, Any] = {
+    "alert_id": "al-0123456789abcdef01234567", "alert_type": "high_par", "severity": "critical",
+    "previous_severity": None, "scope": "officer:O1", "kind": "officer", "branch_id": "B1", "officer_id": "O1",
+    "officer_name": "Ada Obi", "business_date": "2025-10-08", "revision": 1, "values": {"par_30": "16.5"},
+    "raised_at": "2025-10-09T01:00:05Z",
+}  # fmt: skip
+
+ALERT_RESOLVED: dict[str, Any] = {
+    **{k: v for k, v in ALERT_RAISED.items() if k != "previous_severity"},
+    "revision": 3, "values": {"par_30": "8.25"}, "resolved_at": "2025-10-20T01:00:05Z",
+}  # fmt: skip
+
+NOTIFICATION_REQUESTED: dict[str, Any] = {
+    "delivery_id": "dl-0123456789abcdef0123456789a", "alert_id": "al-0123456789abcdef01234567",
+    "alert_event": "alert.raised", "channel": "email", "recipient": "ada@example.org",
+    "requested_at": "2025-10-09T01:00:05Z",
+}  # fmt: skip
+
+NOTIFICATION_DELIVERED: dict[str, Any] = {
+    "delivery_id": "dl-0123456789abcdef0123456789a", "alert_id": "al-0123456789abcdef01234567",
+    "channel": "webhook", "recipient": "https://hooks.example.org/pulse", "attempts": 3,
+    "delivered_at": "2025-10-09T01:00:09Z",
+}  # fmt: skip
+
+NOTIFICATION_FAILED: dict[str, Any] = {
+    "delivery_id": "dl-0123456789abcdef0123456789a", "alert_id": "al-0123456789abcdef01234567",
+    "channel": "webhook", "recipient": "https://hooks.example.org/pulse", "attempts": 12,
+    "error": "timed out after 5 s", "failed_at": "2025-10-09T02:00:05Z",
+}  # fmt: skip
+
 VALID: dict[str, tuple[Topic, dict[str, Any]]] = {
     "officer.upserted": (Topic.LOAN_EVENTS, OFFICER),
     "client.registered": (Topic.LOAN_EVENTS, CLIENT_REGISTERED),
@@ -218,4 +248,9 @@ VALID: dict[str, tuple[Topic, dict[str, Any]]] = {
     "aggregate.updated": (Topic.AGGREGATES, AGGREGATE_UPDATED),
     "wealth_snapshot.created": (Topic.SNAPSHOTS, WEALTH_SNAPSHOT),
     "returns.computed": (Topic.RETURNS, RETURNS_COMPUTED),
+    "alert.raised": (Topic.ALERTS, ALERT_RAISED),
+    "alert.resolved": (Topic.ALERTS, ALERT_RESOLVED),
+    "notification.requested": (Topic.NOTIFICATIONS, NOTIFICATION_REQUESTED),
+    "notification.delivered": (Topic.NOTIFICATIONS, NOTIFICATION_DELIVERED),
+    "notification.failed": (Topic.NOTIFICATIONS, NOTIFICATION_FAILED),
 }

@@ -138,7 +138,7 @@ def test_schema_version_defaults_to_1() -> None:
         pytest.param(LOANS, "portfolio.valued", id="wealth-type-on-loans"),
         pytest.param(Topic.WEALTH_EVENTS, "client.registered", id="loan-type-on-wealth"),
         pytest.param(Topic.CONTROL, "client.exited", id="loan-type-on-control"),
-        pytest.param(Topic.ALERTS, "alert.raised", id="listed-but-no-model-yet"),
+        pytest.param(Topic.ALERTS, "notification.delivered", id="notification-type-on-alerts"),
         pytest.param(Topic.DEAD_LETTERS, "client.exited", id="dead-letters-topic"),
     ],
 )
