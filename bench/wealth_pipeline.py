@@ -1,0 +1,125 @@
+"""Wealth throughput, publish → all-clients aggregate: valuations (and flows) of `clients` × `days` through
+the snapshotter, returns and aggregator processes, against a bare aiokafka consumer that reads the same
+messages and does nothing, in the same run.
+
+    uv run python -m bench.wealth_pipeline [--clients 10000 --days 250]
+
+Needs the local stack. Appends to bench/results/wealth_pipeline.jsonl.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import time
+import uuid
+from pathlib import Path
+
+import asyncpg
+
+from bench.loans_ingest import bare_consumer
+from shared.events.envelope import dumps, make_envelope
+from shared.kafka.producer import OutboundRecord, Producer
+from shared.settings import get_settings
+from shared.topics import Topic, topic_name
+from tests.support.kafka import create_topics, delete_topics
+from tests.support.processes import ServiceProcess
+
+RESULTS = Path(__file__).resolve().parent / "results" / "wealth_pipeline.jsonl"
+
+
+def business_days(start: dt.date, n: int) -> list[dt.date]:
+    days, day = [], start
+    while len(days) < n:
+        if day.weekday() < 5:
+            days.append(day)
+        day += dt.timedelta(days=1)
+    return days
+
+
+def events(clients: int, days: int) -> list[tuple[str, bytes]]:
+    """In day order (as a custodian feed sends them): each client's valuation, and a flow every 20 days."""
+    out: list[tuple[str, bytes]] = []
+    for d, day in enumerate(business_days(dt.date(2025, 1, 2), days)):
+        for c in range(clients):
+            client = f"W{c}"
+            value = 100_000 + c + d * 37 + (c * d) % 997
+            if d % 20 == 10:
+                out.append((client, dumps(make_envelope("cash_flow.recorded", {
+                    "flow_id": f"F{c}-{d}", "client_id": client, "flow_date": day.isoformat(), "amount": "1000",
+                    "kind": "contribution"}, source="bench", event_id=f"f{c}-{d}"))))  # fmt: skip
+            out.append((client, dumps(make_envelope("portfolio.valued", {
+                "client_id": client, "as_of": day.isoformat(), "positions": [
+                    {"instrument_id": "EQ1", "asset_class": "Equity", "custodian": "Bank 1",
+                     "market_value": str(value * 6 // 10)},
+                    {"instrument_id": "BD1", "asset_class": "Fixed Income", "custodian": "Bank 2",
+                     "market_value": str(value * 4 // 10), "maturity_date": "2031-06-30", "est_annual_income": "800"},
+                ]}, source="bench", event_id=f"v{c}-{d}"))))  # fmt: skip
+    return out
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--clients", type=int, default=10_000)
+    parser.add_argument("--days", type=int, default=250)
+    args = parser.parse_args()
+    settings = get_settings()
+    prefix, database = f"bw{uuid.uuid4().hex[:6]}-", f"pulse_bench_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(settings.database_url)
+    await admin.execute(f'CREATE DATABASE "{database}"')
+    await admin.close()
+    url = settings.database_url.rpartition("/")[0] + f"/{database}"
+    await create_topics(settings.kafka_bootstrap_servers, prefix)
+    messages = events(args.clients, args.days)
+    valuations = args.clients * args.days
+    topic = topic_name(Topic.WEALTH_EVENTS, prefix)
+    async with Producer(settings.kafka_bootstrap_servers, client_id="bench", service="bench") as producer:
+        for i in range(0, len(messages), 10_000):
+            await producer.send_all(OutboundRecord(topic, v, k.encode()) for k, v in messages[i : i + 10_000])
+    bare_seconds = await bare_consumer(settings.kafka_bootstrap_servers, topic, len(messages))
+
+    logs = Path("/tmp") / f"bench-{prefix}"
+    logs.mkdir(exist_ok=True)
+    env = {"DATABASE_URL": url, "PULSE_TOPIC_PREFIX": prefix, "PULSE_SCHEDULE_ENABLED": "false",
+           "PULSE_LOG_LEVEL": "WARNING"}  # fmt: skip
+    services = [ServiceProcess(name, env, logs) for name in ("snapshotter", "returns", "aggregator")]
+    for s in services:
+        s.start()
+    started = time.perf_counter()
+    conn = await asyncpg.connect(url)
+    try:
+        while True:
+            try:
+                done = await conn.fetchval("SELECT coalesce(sum(client_count), 0) FROM aggregator.wealth_date_totals")
+            except asyncpg.UndefinedTableError:
+                done = 0
+            if done >= valuations:
+                break
+            await asyncio.sleep(0.5)
+        pulse_seconds = time.perf_counter() - started
+    finally:
+        await conn.close()
+        for s in services:
+            s.stop()
+        await delete_topics(settings.kafka_bootstrap_servers, prefix)
+        admin = await asyncpg.connect(settings.database_url)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        await admin.close()
+    result = {
+        "clients": args.clients, "days": args.days, "events": len(messages),
+        "pipeline_events_per_s": round(len(messages) / pulse_seconds),
+        "bare_consumer_events_per_s": round(len(messages) / bare_seconds),
+        "ratio": round(bare_seconds / pulse_seconds, 4),
+        "pipeline_seconds": round(pulse_seconds, 1),
+        "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }  # fmt: skip
+    print(json.dumps(result))
+    RESULTS.parent.mkdir(exist_ok=True)
+    with RESULTS.open("a") as out:
+        out.write(json.dumps(result) + "\n")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
