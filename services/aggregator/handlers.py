@@ -7,10 +7,12 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
+from services.aggregator.alerts import store as alerts
 from services.aggregator.loans import rebuild, store
 from services.aggregator.wealth import contributions
 from services.aggregator.wealth import store as wealth
 from shared.events.aggregates import LoanAggregateUpdated
+from shared.events.alerts import AlertAcknowledged, AlertRaised, AlertResolved
 from shared.events.envelope import make_envelope
 from shared.events.returns import ReturnsComputed
 from shared.events.snapshots import LoanSnapshotCreated, LoanSnapshotMetrics
@@ -78,5 +80,8 @@ async def on_returns(batch: Batch) -> None:
 
 
 async def on_alerts(batch: Batch) -> None:
-    for incoming in batch.accepted:
-        log.debug("alert received", event_id=incoming.event_id, event_type=incoming.event_type)
+    """The alerts read model: one set-based upsert per event type (their results do not depend on order)."""
+    events = [i.event.data for i in batch.accepted]
+    await alerts.save_raised(batch.conn, [e for e in events if isinstance(e, AlertRaised)])
+    await alerts.save_resolved(batch.conn, [e for e in events if isinstance(e, AlertResolved)])
+    await alerts.save_acknowledged(batch.conn, [e for e in events if isinstance(e, AlertAcknowledged)])

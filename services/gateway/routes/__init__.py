@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from services.gateway.routes import loans, session, snapshots, wealth
+from services.gateway.routes import alerts, loans, session, snapshots, wealth
 
 ROUTERS: list[APIRouter] = [
     session.router,
     loans.router,
     snapshots.router,
     wealth.router,
+    alerts.router,
 ]
