@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     notification_horizon_days: int = Field(2, ge=0)
     # A delivery still failing this long after it was first planned is recorded as failed.
     notification_give_up_seconds: float = Field(3600, gt=0)
+    # Each delivery attempt's time limit, and the exponential backoff (with jitter) between attempts.
+    notification_attempt_timeout_seconds: float = Field(10, gt=0)
+    notification_retry_initial_seconds: float = Field(1, gt=0)
+    notification_retry_max_seconds: float = Field(300, gt=0)
     thresholds_file: str | None = None
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 1025

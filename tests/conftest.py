@@ -14,6 +14,7 @@ import pytest
 from shared.settings import get_settings
 from tests.support.kafka import Bus, create_topics, delete_topics
 from tests.support.processes import ServiceProcess
+from tests.support.receivers import receiver, smtp  # noqa: F401  # fixtures: a real SMTP server, a webhook receiver
 from tests.support.snapshotter import SnapshotterHarness, harness
 from tests.support.stack import Stack, start_stack
 

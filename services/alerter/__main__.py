@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from services.alerter import handlers
+from services.alerter.notify import worker
 from shared.service import Service, Subscription
 from shared.settings import get_settings
 from shared.topics import Topic
@@ -15,9 +16,10 @@ def build() -> Service:
         port=settings.alerter_port,
         migrations=Path(__file__).parent / "migrations",
         subscriptions=[
+            Subscription(Topic.LOAN_EVENTS, handlers.on_loan_events),
             Subscription(Topic.AGGREGATES, handlers.on_aggregates),
-            Subscription(Topic.ALERTS, handlers.on_alerts),
         ],
+        jobs=[worker.deliver_notifications],
         settings=settings,
     )
 

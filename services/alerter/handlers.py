@@ -1,18 +1,128 @@
-"""Subscribers of the alerter: aggregates in (rules), loan events in (the officer directory for emails)."""
+"""Subscribers of the alerter: loan aggregates in (rules, lifecycle, notifications), officer directory in."""
 
 from __future__ import annotations
 
-from shared.kafka.pipeline import Batch
-from shared.logging import get_logger
+import datetime as dt
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
 
-log = get_logger(__name__)
+from services.alerter import lifecycle, rules, store
+from services.alerter.lifecycle import Change
+from services.alerter.notify import plan, worker
+from services.alerter.notify import store as deliveries
+from shared import directory
+from shared.events.aggregates import LoanAggregateUpdated
+from shared.events.alerts import AlertRaised, AlertResolved
+from shared.events.envelope import make_envelope
+from shared.kafka.pipeline import Batch
+from shared.settings import Settings, get_settings
+from shared.topics import Topic
+
+THRESHOLDS: rules.ThresholdConfig | None = None
+
+
+def thresholds(settings: Settings) -> rules.ThresholdConfig:
+    global THRESHOLDS
+    if THRESHOLDS is None:
+        THRESHOLDS = rules.ThresholdConfig.load(settings.thresholds_file)
+    return THRESHOLDS
+
+
+async def on_loan_events(batch: Batch) -> None:
+    await directory.upsert_officers(batch.conn, store.SCHEMA, directory.officer_rows(batch.accepted))
 
 
 async def on_aggregates(batch: Batch) -> None:
-    for incoming in batch.accepted:
-        log.debug("aggregate received", event_id=incoming.event_id, event_type=incoming.event_type)
+    updates = [d for i in batch.accepted if isinstance(d := i.event.data, LoanAggregateUpdated)]
+    if not updates:
+        return
+    settings = get_settings()
+    known = await store.latest_days(batch.conn, {u.scope for u in updates})
+    open_alerts = await store.open_alerts(batch.conn, {u.scope for u in updates})
+    now = dt.datetime.now(dt.UTC)
+    changes: list[tuple[LoanAggregateUpdated, Change]] = []
+    latest: dict[str, LoanAggregateUpdated] = {}
+    for u in updates:
+        seen = known.get(u.scope)
+        # Rules run on a scope's latest day only: a restated older day changes no alert.
+        if seen is not None and (u.business_date, u.revision) <= seen:
+            continue
+        known[u.scope] = (u.business_date, u.revision)
+        latest[u.scope] = u
+        metrics = {name: Decimal(getattr(u.metrics, name)) for name in ("health_score", "default_rate", "par_30",
+                                                                         "collection_rate", "growth_rate")}  # fmt: skip
+        values = {t: {name: metrics[name] for name in names} for t, names in rules.VALUES.items()}
+        holds = rules.holding(metrics, thresholds(settings).for_scope(u.scope))
+        scope_alerts = open_alerts[u.scope]
+        for change in lifecycle.evaluate(u.scope, u.business_date, holds, scope_alerts, values, now):
+            changes.append((u, change))
+            if change.kind == "resolved":
+                scope_alerts.pop(change.alert.alert_type, None)
+            else:
+                scope_alerts[change.alert.alert_type] = change.alert
+    await store.save_scope_days(
+        batch.conn,
+        [
+            (u.scope, u.kind, u.business_date, u.revision, u.branch_id, u.officer_id, u.officer_name,
+             u.metrics.model_dump(mode="json"))
+            for u in latest.values()
+        ],
+    )  # fmt: skip
+    await store.save_changes(batch.conn, changes)
+    horizon = dt.datetime.now(ZoneInfo(settings.timezone)).date() - dt.timedelta(
+        days=settings.notification_horizon_days
+    )
+    for u, change in changes:
+        event_type, envelope = alert_event(u, change)
+        batch.emit(Topic.ALERTS, u.scope, envelope)
+        if u.business_date >= horizon:  # replaying history notifies nobody
+            await notify(batch, settings, u, change, event_type, envelope, now)
 
 
-async def on_alerts(batch: Batch) -> None:
-    for incoming in batch.accepted:
-        log.debug("alert event received", event_id=incoming.event_id, event_type=incoming.event_type)
+def alert_event(u: LoanAggregateUpdated, change: Change) -> tuple[str, dict[str, Any]]:
+    a = change.alert
+    common: dict[str, Any] = {
+        "alert_id": a.alert_id, "alert_type": a.alert_type, "severity": a.severity, "scope": u.scope, "kind": u.kind,
+        "branch_id": u.branch_id, "officer_id": u.officer_id, "officer_name": u.officer_name,
+        "business_date": a.last_business_date, "revision": a.revision, "values": dict(a.values),
+        "raised_at": a.raised_at,
+    }  # fmt: skip
+    if change.kind == "resolved":
+        data = AlertResolved(**common, resolved_at=a.resolved_at).model_dump(mode="json")
+        event_type = "alert.resolved"
+    else:
+        data = AlertRaised(**common, previous_severity=change.previous_severity).model_dump(mode="json")
+        event_type = "alert.raised"
+    event_id = f"{event_type}:{a.alert_id}:{a.revision}"
+    return event_type, make_envelope(event_type, data, source="alerter", event_id=event_id)
+
+
+async def notify(
+    batch: Batch, settings: Settings, u: LoanAggregateUpdated, change: Change, event_type: str,
+    envelope: dict[str, Any], now: dt.datetime,
+) -> None:  # fmt: skip
+    conn = batch.conn
+    officer = await store.officer(conn, u.officer_id) if u.officer_id else None
+    branch = officer["branch_id"] if officer is not None else u.branch_id
+    leaders: Sequence[Any] = await store.team_leaders(conn, branch) if branch and u.kind != "all" else []
+    planned = plan.plan_deliveries(
+        event_type,
+        envelope,
+        email=change.emails,
+        officer=_person(officer) if officer is not None else None,
+        team_leaders=[_person(t) for t in leaders],
+        admins=settings.admin_emails if u.kind == "all" else [],
+        webhook_urls=settings.webhook_urls,
+        now=now,
+        give_up_after=dt.timedelta(seconds=settings.notification_give_up_seconds),
+    )
+    await deliveries.stage(conn, planned)
+    for d in planned:
+        key, requested = worker.notification_requested_event(d)
+        batch.emit(Topic.NOTIFICATIONS, key, requested)
+
+
+def _person(r: Any) -> plan.Person:
+    return plan.Person(r["officer_id"], r["name"], r["email"], r["role"], r["branch_id"])

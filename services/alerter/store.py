@@ -14,6 +14,7 @@ import asyncpg
 
 from services.alerter.lifecycle import Alert, Change
 from shared import db
+from shared.events.alerts import AlertType
 
 SCHEMA = "alerter"
 
@@ -55,13 +56,14 @@ def _alert(r: Any) -> Alert:
     )
 
 
-async def open_alerts(conn: db.Connection, scopes: Iterable[str]) -> dict[str, dict[str, Alert]]:
+async def open_alerts(conn: db.Connection, scopes: Iterable[str]) -> dict[str, dict[AlertType, Alert]]:
     rows = await conn.fetch(
         f"SELECT * FROM {SCHEMA}.alerts WHERE status = 'open' AND scope = ANY($1::text[])", list(scopes)
     )
-    out: dict[str, dict[str, Alert]] = defaultdict(dict)
+    out: dict[str, dict[AlertType, Alert]] = defaultdict(dict)
     for r in rows:
-        out[r["scope"]][r["alert_type"]] = _alert(r)
+        alert = _alert(r)
+        out[r["scope"]][alert.alert_type] = alert
     return out
 
 
