@@ -31,7 +31,9 @@ async def on_snapshots(batch: Batch) -> None:
     # A close's officer rows arrive over several partitions and batches: an officer's own figures are
     # published at once, a branch's and the whole portfolio's once the day has all its officers.
     complete = set(await store.complete_days(batch.conn, days))
-    for row in await rebuild.rebuild_days(batch.conn, days, complete=complete):
+    # In day order: the alerter evaluates a scope's latest day, so an earlier day must not follow a later one.
+    rows = await rebuild.rebuild_days(batch.conn, days, complete=complete)
+    for row in sorted(rows, key=lambda r: (r["business_date"], r["scope"])):
         data = LoanAggregateUpdated(
             scope=row["scope"],
             kind=row["kind"],
