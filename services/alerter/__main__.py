@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from services.alerter import handlers
+from services.alerter import handlers, jobs
 from services.alerter.notify import worker
 from shared.service import Service, Subscription
 from shared.settings import get_settings
@@ -19,7 +19,7 @@ def build() -> Service:
             Subscription(Topic.LOAN_EVENTS, handlers.on_loan_events),
             Subscription(Topic.AGGREGATES, handlers.on_aggregates),
         ],
-        jobs=[worker.deliver_notifications],
+        jobs=[worker.deliver_notifications, jobs.send_weekly_summaries],
         settings=settings,
     )
 

@@ -104,3 +104,16 @@ async def team_leaders(conn: db.Connection, branch_id: str) -> list[asyncpg.Reco
         f"SELECT * FROM {SCHEMA}.officers WHERE branch_id = $1 AND role = 'team_leader' ORDER BY officer_id",
         branch_id,
     )
+
+
+async def team_leaders_everywhere(conn: db.Connection) -> list[asyncpg.Record]:
+    return await conn.fetch(f"SELECT * FROM {SCHEMA}.officers WHERE role = 'team_leader' ORDER BY officer_id")
+
+
+async def officer_scope_days(conn: db.Connection) -> list[asyncpg.Record]:
+    """The latest figures of every officer scope."""
+    return await conn.fetch(f"SELECT * FROM {SCHEMA}.scope_days WHERE kind = 'officer' ORDER BY scope")
+
+
+async def all_open_alerts(conn: db.Connection) -> list[asyncpg.Record]:
+    return await conn.fetch(f"SELECT * FROM {SCHEMA}.alerts WHERE status = 'open' ORDER BY scope, alert_type")

@@ -6,12 +6,18 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, Protocol
 
-Row = Mapping[str, Any]
+
+class Row(Protocol):
+    """A database record or a mapping."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
+
+
 _SCHEDULE = re.compile(r"^(MON|TUE|WED|THU|FRI|SAT|SUN)\s+(\d{2}):(\d{2})$")
 _DAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
 

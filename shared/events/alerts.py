@@ -68,9 +68,11 @@ Channel = Literal["email", "webhook"]
 
 
 class NotificationRequested(EventData):
+    """A delivery planned: of an alert change, or of a weekly summary (alert_id `weekly-<week start>`)."""
+
     delivery_id: Identifier  # also the webhook's X-Pulse-Delivery, stable across retries
     alert_id: Identifier
-    alert_event: Literal["alert.raised", "alert.resolved"]
+    alert_event: Literal["alert.raised", "alert.resolved", "weekly.summary"]
     channel: Channel
     recipient: str = Field(min_length=1, max_length=2000)  # an email address or the webhook URL
     requested_at: dt.datetime

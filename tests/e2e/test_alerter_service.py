@@ -35,7 +35,7 @@ def category(score: Decimal) -> str:
 
 
 def aggregate(officer: str, day: dt.date, revision: int = 1, **metrics: str) -> dict[str, Any]:
-    values = {**HEALTHY, **metrics}
+    values: dict[str, Any] = {**HEALTHY, **metrics}
     values["health_category"] = category(Decimal(values["health_score"]))
     data = {"domain": "loans", "scope": f"officer:{officer}", "kind": "officer", "business_date": day.isoformat(),
             "revision": revision, "branch_id": "N", "officer_id": officer, "officer_name": f"Officer {officer}",

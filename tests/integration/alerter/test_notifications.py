@@ -16,6 +16,7 @@ from typing import Any
 import asyncpg
 import pytest
 
+from services.alerter import jobs
 from services.alerter.notify import plan, store, worker
 from services.alerter.notify.plan import Delivery, Person
 from services.alerter.notify.signing import verify
@@ -401,3 +402,42 @@ async def test_a_delivery_claimed_by_a_worker_that_died_is_sent_after_its_lease(
     assert row["attempts"] == 2
     (request,) = receiver.to("/hook")
     assert request.headers["x-pulse-delivery"] == d.delivery_id
+
+
+async def test_the_weekly_summary_is_planned_once_and_delivered_by_the_worker(
+    alerter: Alerter, smtp: tuple[Inbox, int]
+) -> None:
+    inbox, _ = smtp
+    service = alerter.service
+    async with service.pool.acquire() as conn:
+        await conn.execute(
+            "INSERT INTO alerter.officers VALUES ('TL-N', 'N', 'Nia Lead', 'nia@bank.test', 'team_leader', now()),"
+            " ('LO-1', 'N', 'Ada Obi', 'ada@bank.test', 'loan_officer', now())"
+        )
+        await conn.execute(
+            "INSERT INTO alerter.scope_days (scope, kind, business_date, revision, branch_id, officer_id,"
+            " officer_name, metrics) VALUES ('officer:LO-1', 'officer', '2025-10-10', 1, 'N', 'LO-1', 'Ada Obi',"
+            ' \'{"health_score": "45.2", "health_category": "critical"}\'::jsonb)'
+        )
+    week = dt.date(2025, 10, 13)
+    async with service.pool.acquire() as conn, conn.transaction():
+        assert await jobs.stage_summaries(conn, service, week) == 1  # one team leader, no admins configured
+    async with service.pool.acquire() as conn, conn.transaction():
+        assert await jobs.stage_summaries(conn, service, week) == 0  # a restart plans nothing twice
+    alerter.start()
+    await eventually(lambda: len(inbox.mails) == 1, timeout=NOW_TIMEOUT)
+    [mail] = inbox.mails
+    assert mail.rcpt_tos == ["nia@bank.test"]
+    assert str(mail.message["Subject"]) == "[Pulse] Weekly summary, branch N, week of 2025-10-13"
+    text = mail.message.get_body(preferencelist=("plain",))
+    assert text is not None
+    assert "Ada Obi (LO-1): health 45.20 critical" in text.get_content()
+
+
+def test_the_weekly_run_is_due_from_monday_nine_until_the_next() -> None:
+    zone = dt.UTC
+    monday_nine = dt.time(9, 0)
+    assert jobs.due_week(dt.datetime(2025, 10, 13, 8, 59, tzinfo=zone), 0, monday_nine) is None
+    assert jobs.due_week(dt.datetime(2025, 10, 13, 9, 0, tzinfo=zone), 0, monday_nine) == dt.date(2025, 10, 13)
+    assert jobs.due_week(dt.datetime(2025, 10, 16, 12, 0, tzinfo=zone), 0, monday_nine) == dt.date(2025, 10, 13)
+    assert jobs.due_week(dt.datetime(2025, 10, 19, 23, 0, tzinfo=zone), 0, monday_nine) == dt.date(2025, 10, 13)
