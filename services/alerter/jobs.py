@@ -42,7 +42,7 @@ async def send_weekly_summaries(service: Service) -> None:
         await asyncio.sleep(max((wake - dt.datetime.now(zone)).total_seconds(), 1.0))
 
 
-async def stage_summaries(conn: db.Connection, service: Service, week: dt.date) -> int:
+async def stage_summaries(conn: db.Connection, service: worker.ServiceLike, week: dt.date) -> int:
     """Plan the week's summary emails once (weekly_summaries dedupes); the worker delivers them."""
     settings = service.settings
     first = await conn.fetchval(
