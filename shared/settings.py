@@ -75,6 +75,7 @@ class Settings(BaseSettings):
     webhook_secret: str = "pulse-webhook-secret"  # noqa: S105  # development default
     admin_emails: list[str] = Field(default_factory=list)
     weekly_summary_cron: str = "MON 09:00"
+    weekly_summary_enabled: bool = True
 
 
 @lru_cache(maxsize=1)

@@ -54,6 +54,7 @@ class World:
             "PULSE_RETRY_MAX_SECONDS": "2",
             "PULSE_BATCH_TIMEOUT_MS": "50",
             "PULSE_SCHEDULE_ENABLED": "false",
+            "PULSE_WEEKLY_SUMMARY_ENABLED": "false",
             **self.extra_env,
         }
 

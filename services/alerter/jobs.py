@@ -18,15 +18,22 @@ from shared.topics import Topic
 log = get_logger(__name__)
 
 
+# A run missed while the alerter was down is caught up within this window; a first start later in the week
+# sends nothing until the next scheduled time.
+CATCH_UP = dt.timedelta(hours=12)
+
+
 def due_week(now: dt.datetime, weekday: int, at: dt.time) -> dt.date | None:
-    """The scheduled run of this week if it has passed (a restart later in the week still sends it)."""
+    """The week whose scheduled run is due now: passed, and not longer ago than the catch-up window."""
     this_week = now.date() - dt.timedelta(days=(now.weekday() - weekday) % 7)
     run = dt.datetime.combine(this_week, at, now.tzinfo)
-    return this_week if now >= run else None
+    return this_week if run <= now <= run + CATCH_UP else None
 
 
 async def send_weekly_summaries(service: Service) -> None:
     settings = service.settings
+    if not settings.weekly_summary_enabled:
+        return
     weekday, at = weekly.parse_schedule(settings.weekly_summary_cron)
     zone = ZoneInfo(settings.timezone)
     while True:

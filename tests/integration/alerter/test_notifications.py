@@ -434,10 +434,12 @@ async def test_the_weekly_summary_is_planned_once_and_delivered_by_the_worker(
     assert "Ada Obi (LO-1): health 45.20 critical" in text.get_content()
 
 
-def test_the_weekly_run_is_due_from_monday_nine_until_the_next() -> None:
+def test_the_weekly_run_is_due_at_monday_nine_and_caught_up_within_twelve_hours() -> None:
     zone = dt.UTC
     monday_nine = dt.time(9, 0)
     assert jobs.due_week(dt.datetime(2025, 10, 13, 8, 59, tzinfo=zone), 0, monday_nine) is None
     assert jobs.due_week(dt.datetime(2025, 10, 13, 9, 0, tzinfo=zone), 0, monday_nine) == dt.date(2025, 10, 13)
-    assert jobs.due_week(dt.datetime(2025, 10, 16, 12, 0, tzinfo=zone), 0, monday_nine) == dt.date(2025, 10, 13)
-    assert jobs.due_week(dt.datetime(2025, 10, 19, 23, 0, tzinfo=zone), 0, monday_nine) == dt.date(2025, 10, 13)
+    # Down at 09:00 and back at 20:00: the run is caught up.
+    assert jobs.due_week(dt.datetime(2025, 10, 13, 20, 0, tzinfo=zone), 0, monday_nine) == dt.date(2025, 10, 13)
+    # A first start on Thursday sends nothing until next Monday.
+    assert jobs.due_week(dt.datetime(2025, 10, 16, 12, 0, tzinfo=zone), 0, monday_nine) is None
