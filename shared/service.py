@@ -101,7 +101,8 @@ class Service:
         return self._relay
 
     def consumer_group(self, topic: Topic) -> str:
-        return consumer_group(self.name, topic, self.settings.topic_prefix)
+        prefix = self.settings.group_prefix if self.settings.group_prefix is not None else self.settings.topic_prefix
+        return consumer_group(self.name, topic, prefix)
 
     def _subscribe(self, subscription: Subscription) -> None:
         group = self.consumer_group(subscription.topic)

@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     )
     jwt_secret: str = Field(DEV_JWT_SECRET, min_length=32)
     topic_prefix: str = ""
+    # Consumer groups are named after the topic prefix unless this is set: a second set of services with
+    # their own groups (and an empty database) replays every topic from offset 0.
+    group_prefix: str | None = None
 
     log_level: str = "INFO"
     db_pool_min: int = Field(1, ge=1)
