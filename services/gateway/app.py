@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Literal
 
 from fastapi import Depends, FastAPI, Response
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from services.gateway import __version__
 from services.gateway.db import Database
@@ -28,6 +30,14 @@ from services.gateway.security import current_claims
 from shared.settings import Settings, get_settings
 
 TITLE = "Pulse gateway"
+
+
+class Liveness(BaseModel):
+    status: Literal["ok"]
+
+
+class Readiness(BaseModel):
+    status: Literal["ready"]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -61,7 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(CatchAllMiddleware)  # added last = outermost
 
-    @app.get("/healthz", tags=["ops"])
+    @app.get("/healthz", tags=["ops"], response_model=Liveness)
     async def healthz() -> dict[str, str]:
         """Liveness: the process answers."""
         return {"status": "ok"}
@@ -69,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get(
         "/readyz",
         tags=["ops"],
+        response_model=Readiness,
         responses={503: {"model": ErrorBody, "description": "Database not reachable"}},
     )
     async def readyz() -> JSONResponse:
@@ -77,7 +88,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return JSONResponse({"status": "ready"})
         return error_response(503, "unavailable", "database not reachable")
 
-    @app.get("/metrics", tags=["ops"], response_class=Response)
+    @app.get(
+        "/metrics",
+        tags=["ops"],
+        response_class=Response,
+        responses={
+            200: {
+                "description": "Prometheus text exposition",
+                "content": {"text/plain": {"schema": {"type": "string"}}},
+            }
+        },
+    )
     async def metrics_endpoint() -> Response:
         """Prometheus text exposition."""
         return Response(content=metrics.render(), media_type=CONTENT_TYPE_LATEST)

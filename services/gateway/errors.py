@@ -56,10 +56,20 @@ def _response(description: str) -> dict[str, Any]:
 
 # `responses=` for routers/routes, so OpenAPI documents our body instead of FastAPI's defaults.
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    401: _response("Missing or invalid bearer token"),
+    401: {
+        **_response("Missing or invalid bearer token"),
+        "headers": {
+            "WWW-Authenticate": {"description": "`Bearer`", "required": True, "schema": {"type": "string"}},
+        },
+    },
     403: _response("Outside the caller's scope"),
     404: _response("Unknown scope or no data"),
     422: _response("Invalid parameters"),
+}
+
+# `responses=` for the routers reading the aggregator's read model (`Database.acquire` and `_read_model`).
+READ_MODEL_RESPONSES: dict[int | str, dict[str, Any]] = {
+    503: _response("Database unreachable, or the read model not created yet"),
 }
 
 

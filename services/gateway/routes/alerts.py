@@ -28,7 +28,14 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import BaseModel, Field, ValidationError, WithJsonSchema
 
 from services.gateway.db import Database, get_database
-from services.gateway.errors import ErrorBody, forbidden, invalid_parameters, not_found, unavailable
+from services.gateway.errors import (
+    READ_MODEL_RESPONSES,
+    ErrorBody,
+    forbidden,
+    invalid_parameters,
+    not_found,
+    unavailable,
+)
 from services.gateway.publisher import Publisher, get_publisher
 from services.gateway.rounding import DecimalJSONResponse, round_percent, round_score
 from services.gateway.security import CurrentClaims
@@ -38,7 +45,7 @@ from shared.events.envelope import describe, make_envelope
 from shared.events.types import IDENTIFIER_PATTERN
 from shared.topics import Topic
 
-router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
+router = APIRouter(prefix="/v1/alerts", tags=["alerts"], responses=READ_MODEL_RESPONSES)
 
 TABLE = "aggregator.alerts"
 LOAN_SUMMARIES = "aggregator.loan_summaries"
@@ -278,7 +285,7 @@ async def list_alerts(
 @router.post(
     "/{alert_id}/ack",
     status_code=202,
-    responses={503: {"model": ErrorBody, "description": "Message broker unavailable"}},
+    responses={503: {"model": ErrorBody, "description": "Database or message broker unavailable"}},
 )
 async def acknowledge_alert(
     alert_id: AlertIdParam,

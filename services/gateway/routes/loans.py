@@ -27,7 +27,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 
 from services.gateway.db import Database, get_database
-from services.gateway.errors import forbidden, invalid_parameters, not_found, unavailable
+from services.gateway.errors import READ_MODEL_RESPONSES, forbidden, invalid_parameters, not_found, unavailable
 from services.gateway.rounding import (
     DecimalJSONResponse,
     JsonMoney,
@@ -42,7 +42,7 @@ from services.gateway.security import CurrentClaims
 from shared.auth import Claims, LoansScope, Role, can_read_loans_scope, default_loans_scope, parse_loans_scope
 from shared.events.types import IDENTIFIER_PATTERN, BusinessDate
 
-router = APIRouter(prefix="/v1/loans", tags=["loans"])
+router = APIRouter(prefix="/v1/loans", tags=["loans"], responses=READ_MODEL_RESPONSES)
 
 TABLE = "aggregator.loan_summaries"
 MAX_HISTORY_DAYS = 3660
@@ -267,6 +267,15 @@ def _span_days(start: dt.date, end: dt.date) -> int:
     return (end - start).days + 1
 
 
+def _shift(day: dt.date, days: int) -> dt.date:
+    """`day` moved by `days`, stopping at the ends of the calendar (`from=9999-12-01` or `to=0001-01-02` is
+    a valid request, whose default other bound would otherwise overflow)."""
+    try:
+        return day + dt.timedelta(days=days)
+    except OverflowError:
+        return dt.date.max if days > 0 else dt.date.min
+
+
 def _check_range(start: dt.date | None, end: dt.date | None) -> None:
     if start is not None and end is not None:
         if start > end:
@@ -291,15 +300,15 @@ async def _history(
         raise not_found(f"no loans data for scope {scope}")
     first: dt.date = bounds["first"]
     last: dt.date = bounds["last"]
-    window = dt.timedelta(days=MAX_HISTORY_DAYS - 1)
+    window = MAX_HISTORY_DAYS - 1
     if start is None and end is None:
         end = last
-        start = max(first, end - window)
+        start = max(first, _shift(end, -window))
     elif start is None:
         assert end is not None
-        start = min(max(first, end - window), end)
+        start = min(max(first, _shift(end, -window)), end)
     elif end is None:
-        end = max(min(last, start + window), start)
+        end = max(min(last, _shift(start, window)), start)
     rows = await conn.fetch(
         f"SELECT {_COLUMNS} FROM {TABLE} WHERE scope = $1 AND business_date BETWEEN $2 AND $3 ORDER BY business_date",
         str(scope),
@@ -401,6 +410,13 @@ async def loan_history(
         200: {
             "description": "The daily summaries as CSV: a header row, then one row per day, oldest first",
             "content": {"text/csv": {"schema": {"type": "string"}}},
+            "headers": {
+                "Content-Disposition": {
+                    "description": 'attachment; filename="loans-<scope>-<from>-<to>.csv"',
+                    "required": True,
+                    "schema": {"type": "string"},
+                }
+            },
         }
     },
 )

@@ -29,13 +29,13 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import BaseModel, Field
 
 from services.gateway.db import Database, get_database
-from services.gateway.errors import forbidden, invalid_parameters, not_found, unavailable
+from services.gateway.errors import READ_MODEL_RESPONSES, forbidden, invalid_parameters, not_found, unavailable
 from services.gateway.rounding import DecimalJSONResponse, JsonMoney, JsonPercent, round_money, round_percent
 from services.gateway.security import CurrentClaims
 from shared.auth import ALL_CLIENTS, Claims, Role, can_read_wealth_client
 from shared.events.types import IDENTIFIER_PATTERN, BusinessDate
 
-router = APIRouter(prefix="/v1/wealth", tags=["wealth"])
+router = APIRouter(prefix="/v1/wealth", tags=["wealth"], responses=READ_MODEL_RESPONSES)
 
 CLIENT_DAYS = "aggregator.wealth_client_days"
 DATE_TOTALS = "aggregator.wealth_date_totals"
