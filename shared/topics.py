@@ -30,6 +30,11 @@ PARTITIONS: dict[Topic, int] = {
     Topic.DEAD_LETTERS: 3,
 }
 
+# A dead letter is the rejected message unchanged plus seven x- headers: its topic must take messages larger
+# than any inbound topic does (1 MiB by default), or the largest bad messages could not be dead-lettered.
+DEAD_LETTER_MAX_BYTES = 4 * 1024 * 1024
+TOPIC_CONFIGS: dict[Topic, dict[str, str]] = {Topic.DEAD_LETTERS: {"max.message.bytes": str(DEAD_LETTER_MAX_BYTES)}}
+
 EVENT_TYPES: dict[Topic, frozenset[str]] = {
     Topic.LOAN_EVENTS: frozenset(
         {

@@ -17,10 +17,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from shared.settings import get_settings
-from shared.topics import PARTITIONS, topic_name
+from shared.topics import PARTITIONS, TOPIC_CONFIGS, topic_name
 
 REPLICATION_FACTOR = 1
 START_TIMEOUT_S = 60.0
@@ -53,6 +54,7 @@ async def create_topics() -> int:
     settings = get_settings()
     prefix = settings.topic_prefix
     wanted = {topic_name(topic, prefix): count for topic, count in PARTITIONS.items()}
+    configs = {topic_name(topic, prefix): config for topic, config in TOPIC_CONFIGS.items()}
     admin = await _start_admin(settings.kafka_bootstrap_servers)
     try:
         existing = set(await admin.list_topics())
@@ -60,7 +62,12 @@ async def create_topics() -> int:
         if missing:
             response = await admin.create_topics(
                 [
-                    NewTopic(name, num_partitions=wanted[name], replication_factor=REPLICATION_FACTOR)
+                    NewTopic(
+                        name,
+                        num_partitions=wanted[name],
+                        replication_factor=REPLICATION_FACTOR,
+                        topic_configs=configs.get(name),
+                    )
                     for name in missing
                 ]
             )
@@ -68,6 +75,10 @@ async def create_topics() -> int:
                 if code not in (0, TopicAlreadyExistsError.errno):
                     print(f"create {name}: error {code}: {message}", file=sys.stderr)
                     return 1
+        # Topics made before a config was introduced get it too (alter_configs is idempotent).
+        await admin.alter_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, name, configs=config) for name, config in configs.items()]
+        )
         counts = _partition_counts(await admin.describe_topics(list(wanted)))
         status = 0
         for name, count in wanted.items():
@@ -78,10 +89,7 @@ async def create_topics() -> int:
             elif have < count:
                 print(f"topic {name} has {have} partitions, {count} wanted (left as is)", file=sys.stderr)
         created = ", ".join(missing) if missing else "none"
-        print(
-            f"topics ok on {settings.kafka_bootstrap_servers}: {len(wanted)} "
-            f"(prefix {prefix!r}; created: {created})"
-        )
+        print(f"topics ok on {settings.kafka_bootstrap_servers}: {len(wanted)} (prefix {prefix!r}; created: {created})")
         return status
     finally:
         await admin.close()

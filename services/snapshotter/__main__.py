@@ -3,21 +3,48 @@
 from pathlib import Path
 
 from services.snapshotter import handlers, jobs
-from shared.service import Service, Subscription
-from shared.settings import get_settings
+from shared.service import Publication, Service, Subscription
+from shared.settings import Settings, get_settings
 from shared.topics import Topic
 
 
-def build() -> Service:
-    settings = get_settings()
+def build(settings: Settings | None = None) -> Service:
+    settings = settings or get_settings()
     return Service(
         "snapshotter",
         port=settings.snapshotter_port,
         migrations=Path(__file__).parent / "migrations",
         subscriptions=[
-            Subscription(Topic.LOAN_EVENTS, handlers.on_loan_events),
-            Subscription(Topic.WEALTH_EVENTS, handlers.on_wealth_events),
-            Subscription(Topic.CONTROL, handlers.on_control),
+            Subscription(
+                Topic.LOAN_EVENTS,
+                handlers.on_loan_events,
+                "Inbound events of the loan management system (officers, clients, loans, repayments, "
+                "write-offs), keyed by client (officer for officer.upserted). Applied to the loan book; a late "
+                "event restates the snapshots of the days it changes.",
+            ),
+            Subscription(
+                Topic.WEALTH_EVENTS,
+                handlers.on_wealth_events,
+                "Inbound events of the wealth platform (onboardings, valuations, cash flows), keyed by client.",
+            ),
+            Subscription(
+                Topic.CONTROL,
+                handlers.on_control,
+                "Business-day closes and snapshot requests, keyed by business date: a close snapshots every "
+                "loan and wealth client for that day.",
+            ),
+        ],
+        publications=[
+            Publication(
+                Topic.SNAPSHOTS,
+                "Loan and wealth snapshots of each business day, for every closed day and again (a new "
+                "revision) when a late event or a snapshot request restates a day.",
+            ),
+            Publication(
+                Topic.CONTROL,
+                "The scheduled close of the previous business day (PULSE_CLOSE_TIME), keyed by business date.",
+                event_types=("business_day.closed",),
+            ),
         ],
         jobs=[jobs.restate_late_events, jobs.close_days_on_schedule],
         settings=settings,

@@ -37,6 +37,7 @@ async def on_loan_events(batch: Batch) -> None:
         batch.conn,
         (c for i in batch.events if (c := getattr(i.event.data, "client_id", None))),
         (lo for i in batch.events if (lo := getattr(i.event.data, "loan_id", None))),
+        (p for i in batch.events if (p := getattr(i.event.data, "payment_id", None))),
     )
     schedules: dict[str, LoanDisbursed] = {}
     payments: dict[str, LoanRepaymentReceived] = {}

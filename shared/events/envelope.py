@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, Field, ValidationError, field_validator
 
-from shared.events.types import IDENTIFIER_PATTERN, Model
+from shared.events.types import IDENTIFIER_PATTERN, Model, in_utc_range
 
 MAX_MESSAGE_BYTES = 1_000_000
 MAX_JSON_DEPTH = 32
@@ -41,6 +41,11 @@ class Envelope(Model):
         if not isinstance(value, str):
             raise ValueError("occurred_at is an RFC 3339 timestamp with offset")
         return value
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _in_range(cls, value: dt.datetime) -> dt.datetime:
+        return in_utc_range(value)
 
 
 def new_event_id() -> str:
@@ -115,7 +120,10 @@ def loads(raw: bytes | None) -> dict[str, Any]:
         raise Rejected("invalid_json", f"not UTF-8: {exc}") from exc
     try:
         value = json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
-    except (ValueError, RecursionError) as exc:
+    except RecursionError as exc:
+        # Python's decoder gives up near depth 1,000, far past our limit: the same fault as any depth > limit.
+        raise Rejected("invalid_envelope", f"JSON nested deeper than {MAX_JSON_DEPTH}") from exc
+    except ValueError as exc:
         raise Rejected("invalid_json", f"not JSON: {str(exc)[:200]}") from exc
     if not isinstance(value, dict):
         raise Rejected("invalid_envelope", "the message is not a JSON object")

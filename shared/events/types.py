@@ -110,15 +110,25 @@ Identifier = Annotated[str, Field(pattern=IDENTIFIER_PATTERN)]
 MAX_NAME_LENGTH = 200
 MAX_EMAIL_LENGTH = 254
 
+
+def _no_nul(value: str) -> str:
+    # PostgreSQL text and jsonb cannot hold U+0000: bad input, refused here rather than failing in the database.
+    if "\x00" in value:
+        raise ValueError("text must not contain the NUL character (U+0000)")
+    return value
+
+
 Name = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME_LENGTH),
+    AfterValidator(_no_nul),
 ]
 """A human-readable name or label (person, asset class, custodian): 1–200 characters, trimmed."""
 
 Email = Annotated[
     str,
     StringConstraints(strip_whitespace=True, max_length=MAX_EMAIL_LENGTH, pattern=r"^[^@\s]+@[^@\s]+$"),
+    AfterValidator(_no_nul),
 ]
 """Loosely checked: exactly one '@' with something on each side, no whitespace, ≤ 254 characters."""
 
@@ -133,9 +143,20 @@ def _timestamp_is_text(value: Any) -> Any:
     return value
 
 
+def in_utc_range(value: dt.datetime) -> dt.datetime:
+    """A timestamp whose UTC instant Python can represent: `0001-01-01T00:30:00+01:00` is valid RFC 3339 but
+    falls before year 1 in UTC, so storing it would fail (an OverflowError in the database driver)."""
+    try:
+        value.astimezone(dt.UTC)
+    except OverflowError as exc:
+        raise ValueError("timestamp out of range") from exc
+    return value
+
+
 Timestamp = Annotated[
     AwareDatetime,
     BeforeValidator(_timestamp_is_text),
+    AfterValidator(in_utc_range),
     PlainSerializer(lambda t: t.isoformat(), return_type=str, when_used="json"),
 ]
 """An RFC 3339 timestamp with offset, given as a string."""

@@ -10,6 +10,7 @@ from aiokafka import AIOKafkaProducer
 
 from shared.metrics import PUBLISHED
 from shared.retry import retry_transient
+from shared.topics import DEAD_LETTER_MAX_BYTES
 
 Headers = Sequence[tuple[str, bytes]]
 
@@ -42,7 +43,7 @@ class Producer:
                 enable_idempotence=True,
                 linger_ms=5,
                 max_batch_size=256 * 1024,
-                max_request_size=2 * 1024 * 1024,
+                max_request_size=DEAD_LETTER_MAX_BYTES + 64 * 1024,  # a dead letter of the largest message
                 request_timeout_ms=30_000,
             )
             try:

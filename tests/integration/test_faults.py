@@ -91,3 +91,18 @@ async def test_sigkill_after_db_commit_before_offset_commit_processes_nothing_tw
 
 async def _has(world: World, n: int) -> bool:
     return len(await event_ids(world)) == n
+
+
+async def test_a_batch_that_fails_unexpectedly_is_read_again_not_skipped(world: World) -> None:
+    # The first two batches raise before they are processed; a later batch's offset commit must not move
+    # past them: every event is processed, once.
+    world.extra_env["PULSE_FAILPOINT"] = "before-batch:raise:2"
+    world.extra_env["PULSE_RETRY_MAX_SECONDS"] = "0.5"
+    snapshotter = world.service("snapshotter")
+    for n in range(5):
+        await world.bus.send(Topic.LOAN_EVENTS, registration(n), key=f"C{n}")
+        await asyncio.sleep(0.3)  # several batches
+    await eventually(lambda: _has(world, 5), timeout=60)
+    assert sorted(await event_ids(world)) == sorted(f"reg-{n}" for n in range(5))
+    assert "batch not processed; it will be read again" in snapshotter.logs()
+    assert await dead_letter_count(world) == 0

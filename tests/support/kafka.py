@@ -14,7 +14,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 from shared.events.envelope import dumps
-from shared.topics import PARTITIONS, Topic, topic_name
+from shared.topics import PARTITIONS, TOPIC_CONFIGS, Topic, topic_name
 
 
 async def create_topics(bootstrap: str, prefix: str) -> None:
@@ -22,7 +22,12 @@ async def create_topics(bootstrap: str, prefix: str) -> None:
     await admin.start()
     try:
         await admin.create_topics(
-            [NewTopic(topic_name(t, prefix), num_partitions=n, replication_factor=1) for t, n in PARTITIONS.items()]
+            [
+                NewTopic(
+                    topic_name(t, prefix), num_partitions=n, replication_factor=1, topic_configs=TOPIC_CONFIGS.get(t)
+                )
+                for t, n in PARTITIONS.items()
+            ]
         )
     except TopicAlreadyExistsError:
         pass

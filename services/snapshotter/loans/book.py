@@ -205,6 +205,13 @@ class LoanBook:
             if remaining - e.principal <= 0:
                 raise Rejected("loan_written_off", f"loan {e.loan_id} would have nothing left to write off")
         before = loan.payments.get(e.payment_id)
+        for other in self.loans.values():
+            # A correction may move the payment to another loan: it leaves the first one, whose owner's
+            # days from the old payment date on are restated.
+            moved = other.payments.pop(e.payment_id, None) if other.loan_id != e.loan_id else None
+            if moved is not None:
+                self.touched_loans.add(other.loan_id)
+                self.dirty.client(other.client_id, moved.paid_on)
         loan.payments[e.payment_id] = Payment(e.payment_id, e.paid_on, e.principal)
         self.touched_loans.add(e.loan_id)
         self.written_payments.add(e.payment_id)

@@ -19,9 +19,21 @@ async def lock(conn: db.Connection) -> None:
     await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", LOCK)
 
 
-async def load_book(conn: db.Connection, client_ids: Iterable[str], loan_ids: Iterable[str]) -> LoanBook:
+async def load_book(
+    conn: db.Connection, client_ids: Iterable[str], loan_ids: Iterable[str], payment_ids: Iterable[str] = ()
+) -> LoanBook:
+    """The clients and loans a batch names, every loan of those clients, and the loans that hold a payment
+    the batch corrects (it may move to another loan)."""
     clients_ = list(set(client_ids))
     loans_ = list(set(loan_ids))
+    if payment_ids:
+        loans_ += [
+            r["loan_id"]
+            for r in await conn.fetch(
+                f"SELECT DISTINCT loan_id FROM {SCHEMA}.payments WHERE payment_id = ANY($1::text[])",
+                list(set(payment_ids)),
+            )
+        ]
     clients: dict[str, Client] = {
         r["client_id"]: Client(r["client_id"], r["registered_on"], r["exited_on"])
         for r in await conn.fetch(

@@ -102,3 +102,35 @@ async def test_branch_figures_wait_until_every_officer_of_the_day_is_here(book: 
     assert {"branch", "all"} <= {e["data"]["kind"] for e in published}
     march = await aggregator.summary("all", D(2025, 3, 1))
     assert march["total_clients"] == 3  # A, B and C; E exits on 03-01, and a client exiting on D is not counted on D
+
+
+async def test_a_payment_corrected_onto_another_loan_restates_both_owners(new_book: BookFactory) -> None:
+    def book(payment_loan: str, payment_client: str) -> list[dict[str, Any]]:
+        schedule = [{"due_on": "2025-02-01", "principal": "1000", "interest": "10"}]
+        return [
+            event("client.registered", client_id="K1", officer_id="O1", registered_on=D(2025, 1, 1)),
+            event("client.registered", client_id="K2", officer_id="O2", registered_on=D(2025, 1, 1)),
+            event("loan.disbursed", loan_id="L1", client_id="K1", disbursed_on=D(2025, 1, 2), principal="1000",
+                  schedule=schedule),
+            event("loan.disbursed", loan_id="L2", client_id="K2", disbursed_on=D(2025, 1, 2), principal="1000",
+                  schedule=schedule),
+            event("loan.repayment_received", payment_id="P1", loan_id=payment_loan, client_id=payment_client,
+                  paid_on=D(2025, 1, 10), principal="100", interest="5", fees="0"),
+        ]  # fmt: skip
+
+    in_order = await new_book()
+    assert (await in_order.ingest(*book("L2", "K2"))).rejected == {}
+    await in_order.close(D(2025, 1, 31))
+
+    corrected = await new_book()
+    assert (await corrected.ingest(*book("L1", "K1"))).rejected == {}
+    await corrected.close(D(2025, 1, 31))
+    # The payment was L2's all along: the correction moves it (same payment_id), after the days were closed.
+    moved = event("loan.repayment_received", payment_id="P1", loan_id="L2", client_id="K2", paid_on=D(2025, 1, 10),
+                  principal="100", interest="5", fees="0")  # fmt: skip
+    assert (await corrected.ingest(moved)).rejected == {}
+    await corrected.restate()
+    assert values(await corrected.all_days()) == values(await in_order.all_days())
+    # By hand: O1 holds L1 untouched (1,000 outstanding), O2 holds L2 after 100 repaid (900).
+    assert (await corrected.metrics("O1", D(2025, 1, 31))).total_outstanding == 1000
+    assert (await corrected.metrics("O2", D(2025, 1, 31))).total_outstanding == 900

@@ -1,0 +1,1 @@
+"""Test corpora: messages kept as data, shared by the tests that feed them to Pulse."""
