@@ -3,7 +3,9 @@
 #   make up        install, start PostgreSQL + Kafka + the five services, load the demo data (PULSE_DEMO=0 skips)
 #   make down      stop the services, then the stack
 #   make reset     down, then wipe local data (keeps the Kafka jar cache)
-#   make test      install, stack up, the whole test suite against the real Kafka and PostgreSQL
+#   make test      install, promtool checks, stack up, the whole test suite against the real Kafka and PostgreSQL
+#   make check-prometheus  promtool: deploy/prometheus config, alert rules and rule unit tests (apt-get installs
+#                  Debian's prometheus package for promtool if it is missing; no server is started)
 #   make unit      unit tests only (no stack needed)
 #   make lint      ruff check, ruff format --check, mypy
 
@@ -19,10 +21,10 @@ LOCAL_DIR := deploy/local
 GATEWAY_URL := http://$(or $(PULSE_GATEWAY_HOST),127.0.0.1):$(or $(PULSE_GATEWAY_PORT),8000)
 
 .PHONY: help install up down reset stack-up stack-down stack-status services-start services-stop status \
-	lint unit test bench
+	lint unit test bench check-prometheus
 
 help:
-	@echo "targets: install up down reset status lint unit test bench (PULSE_DEMO=0 make up skips the demo data)"
+	@echo "targets: install up down reset status lint unit test check-prometheus bench (PULSE_DEMO=0 make up skips the demo data)"
 
 install:
 	@$(LOCAL_DIR)/ensure-uv.sh >/dev/null
@@ -77,9 +79,14 @@ lint:
 unit:
 	$(UV) run --frozen pytest -m unit -q
 
+# A few seconds once promtool is there (see deploy/local/check-prometheus.sh).
+check-prometheus:
+	$(LOCAL_DIR)/check-prometheus.sh
+
 # The whole suite against the real stack; the stack is left running (cheap, and the next run reuses it).
+# The promtool checks come first: they take seconds and need no stack.
 # pytest's exit code 5 ("no tests collected") is a failure too.
-test: install
+test: install check-prometheus
 	$(LOCAL_DIR)/stack.sh up
 	@rc=0; $(UV) run --frozen pytest -q || rc=$$?; \
 	if [[ $$rc -eq 5 ]]; then echo "make test: FAILED: pytest collected no tests" >&2; fi; \

@@ -1,28 +1,39 @@
 """What every Pulse service process is: FastStream Kafka subscribers feeding the batch pipeline, one asyncpg
 pool, one idempotent producer with its outbox relay, background jobs, and an HTTP side serving `/healthz`
-and `/metrics` (FastStream's Prometheus middleware metrics and ours, in one registry)."""
+and `/metrics` (FastStream's Prometheus middleware metrics and ours, in one registry).
+
+The broker also declares what the service publishes (`Publication`) and what each subscriber reads, with the
+envelope and data models of the topic's event types, so that FastStream's AsyncAPI generator documents every
+topic and event (`deploy/asyncapi/generate.py`). The publishers are declared for the document only: output
+events go through the outbox relay and `Producer`.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import operator
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast
 
 import asyncpg
 import uvicorn
-from aiokafka import TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from faststream.asgi import AsgiFastStream, AsgiResponse, get
 from faststream.kafka import KafkaBroker, KafkaMessage
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from faststream.middlewares import AckPolicy
 from prometheus_client import make_asgi_app
+from pydantic import SkipValidation, create_model
 
 from shared import db, failpoints
-from shared.events.envelope import dumps
+from shared.events.envelope import Envelope, dumps
+from shared.events.registry import DATA_MODELS
 from shared.kafka.deadletter import InboundRecord
 from shared.kafka.outbox import OutboxRelay
 from shared.kafka.pipeline import Consumer, Handler
@@ -30,17 +41,33 @@ from shared.kafka.producer import Producer
 from shared.logging import configure_logging, get_logger
 from shared.metrics import CONSUMER_LAG, DB_POOL_IN_USE, DB_POOL_SIZE, REGISTRY
 from shared.settings import Settings, get_settings
-from shared.topics import Topic, consumer_group, topic_name
+from shared.topics import EVENT_TYPES, Topic, consumer_group, topic_name
 
 log = get_logger(__name__)
 
 Job = Callable[["Service"], Awaitable[None]]
 
 
+# How often the consumer lag is read from the broker (committed offsets against end offsets).
+LAG_INTERVAL_SECONDS = 5.0
+
+
 @dataclass(frozen=True, slots=True)
 class Subscription:
     topic: Topic
     handler: Handler
+    description: str = ""
+    """What the service does with the topic, for the AsyncAPI document."""
+
+
+@dataclass(frozen=True, slots=True)
+class Publication:
+    """A topic the service publishes to, declared for the AsyncAPI document only (the outbox relay publishes)."""
+
+    topic: Topic
+    description: str
+    event_types: tuple[str, ...] = ()
+    """The event types the service publishes there; all of the topic's (`shared.topics.EVENT_TYPES`) if empty."""
 
 
 class Service:
@@ -53,6 +80,7 @@ class Service:
         port: int,
         migrations: Path | None,
         subscriptions: Sequence[Subscription] = (),
+        publications: Sequence[Publication] = (),
         jobs: Sequence[Job] = (),
         settings: Settings | None = None,
     ) -> None:
@@ -75,9 +103,14 @@ class Service:
         )
         self._consumers: list[Consumer] = []
         self._tasks: list[asyncio.Task[None]] = []
+        self._lag: LagExporter | None = None
         self._started_at: float | None = None
         for subscription in subscriptions:
             self._subscribe(subscription)
+        if subscriptions:
+            # Every consumer dead-letters what it rejects (shared.kafka.pipeline).
+            publications = [*publications, DEAD_LETTER_PUBLICATION]
+        declare_publications(self.broker, name, publications, self.settings.topic_prefix)
         self.app = AsgiFastStream(
             self.broker,
             asgi_routes=[("/metrics", make_asgi_app(REGISTRY)), ("/healthz", self._healthz_route())],
@@ -122,16 +155,33 @@ class Service:
         )
         self._consumers.append(consumer)
 
-        async def consume(message: KafkaMessage) -> None:
+        async def consume(body: Any, message: KafkaMessage) -> None:
             records = message.raw_message if isinstance(message.raw_message, tuple) else (message.raw_message,)
-            await consumer.process([_inbound(r) for r in records])
+            try:
+                failpoints.hit("before-batch")
+                await consumer.process([_inbound(r) for r in records])
+            except Exception:
+                # Nothing is skipped: a later batch's commit would move past this one, so rewind to its first
+                # records and read it again after a pause (the pipeline already retried what it could).
+                log.exception("batch not processed; it will be read again", group=group, records=len(records))
+                await message.nack()
+                await asyncio.sleep(self.settings.retry_max_seconds)
+                return
             failpoints.hit("after-db-commit")
             await message.ack()
             _export_lag(self.name, group, message, records)
 
         consume.__name__ = f"{self.name}_{subscription.topic.replace('-', '_')}"
+        # `body` is always None (see `_undecoded`); its type only documents the payload in the AsyncAPI schema.
+        consume.__annotations__ = {
+            "body": SkipValidation[message_schema(subscription.topic)],  # type: ignore[misc]
+            "message": KafkaMessage,
+            "return": None,
+        }
         self.broker.subscriber(
             topic_name(subscription.topic, self.settings.topic_prefix),
+            title=f"{self.name}:consumes:{subscription.topic}",
+            description=subscription.description or f"Consumed by {self.name} (consumer group {group}).",
             group_id=group,
             batch=True,
             max_records=self.settings.batch_max_records,
@@ -163,6 +213,14 @@ class Service:
             asyncio.create_task(self._run_job(job), name=getattr(job, "__name__", "job")) for job in self.jobs
         ]
         self._tasks.append(asyncio.create_task(self._export_pool_stats(), name="pool-stats"))
+        if self._consumers:
+            prefix = self.settings.topic_prefix
+            self._lag = LagExporter(
+                self.name,
+                self.settings.kafka_bootstrap_servers,
+                {c.group: topic_name(c.topic, prefix) for c in self._consumers},
+            )
+            self._tasks.append(asyncio.create_task(self._lag.run(), name="consumer-lag"))
         log.info("service started", port=self.port, subscriptions=[c.group for c in self._consumers])
 
     async def _on_shutdown(self) -> None:
@@ -171,6 +229,8 @@ class Service:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        if self._lag is not None:
+            await self._lag.close()
         await self.broker.stop()
         await self.producer.stop()
         if self._pool is not None:
@@ -248,3 +308,153 @@ def _export_lag(service: str, group: str, message: KafkaMessage, records: Sequen
         high = consumer.highwater(tp)
         if high is not None:
             CONSUMER_LAG.labels(service, group, tp.topic, str(tp.partition)).set(max(high - offset - 1, 0))
+
+
+# -- consumer lag ----------------------------------------------------------------------------------------------
+class LagExporter:
+    """Sets `pulse_consumer_lag{service, group, topic, partition}` every `interval` s, for each consumer group
+    of a service: the partition's end offset minus the group's COMMITTED offset (minus the log start offset
+    if the group has committed nothing there: the subscribers start from the earliest offset).
+
+    Unlike the update after each batch, this also moves while a consumer is stuck (a batch that never
+    finishes commits nothing) or idle (a group that fetches nothing). One admin client and one group-less
+    consumer per service, made on the first tick and reused; a broker that cannot be reached costs a debug
+    log line, and the next tick tries again."""
+
+    def __init__(
+        self,
+        service: str,
+        bootstrap_servers: str,
+        groups: Mapping[str, str],
+        *,
+        interval: float = LAG_INTERVAL_SECONDS,
+    ) -> None:
+        self.service = service
+        self.bootstrap_servers = bootstrap_servers
+        self.groups = dict(groups)  # consumer group -> the (broker-side) topic it reads
+        self.interval = interval
+        self._admin: AIOKafkaAdminClient | None = None
+        self._consumer: AIOKafkaConsumer | None = None
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await asyncio.wait_for(self.export(), timeout=max(4 * self.interval, 20.0))
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.debug("consumer lag not read; trying again", error=repr(exc)[:300])
+            await asyncio.sleep(self.interval)
+
+    async def export(self) -> None:
+        """Read every group's lag once and set the gauges."""
+        admin, consumer = await self._clients()
+        described = await admin.describe_topics(sorted(set(self.groups.values())))
+        partitions = sorted(
+            (
+                TopicPartition(d["topic"], p["partition"])
+                for d in described
+                if not d["error_code"]
+                for p in d["partitions"]
+            ),
+            key=lambda tp: (tp.topic, tp.partition),
+        )
+        if not partitions:
+            return
+        ends = await consumer.end_offsets(partitions)
+        starts: dict[TopicPartition, int] | None = None
+        for group, topic in self.groups.items():
+            mine = [tp for tp in partitions if tp.topic == topic]
+            try:
+                committed = await admin.list_consumer_group_offsets(group, partitions=mine)
+            except Exception as exc:  # e.g. the group's coordinator is still loading: the other groups go on
+                log.debug("consumer group offsets not read; trying again", group=group, error=repr(exc)[:300])
+                continue
+            for tp in mine:
+                meta = committed.get(tp)
+                offset = meta.offset if meta is not None else -1
+                if offset < 0:
+                    if starts is None:
+                        starts = await consumer.beginning_offsets(partitions)
+                    offset = starts[tp]
+                CONSUMER_LAG.labels(self.service, group, topic, str(tp.partition)).set(max(ends[tp] - offset, 0))
+
+    async def _clients(self) -> tuple[AIOKafkaAdminClient, AIOKafkaConsumer]:
+        if self._admin is not None and self._consumer is not None:
+            return self._admin, self._consumer
+        client_id = f"pulse-{self.service}-lag"
+        admin = AIOKafkaAdminClient(
+            bootstrap_servers=self.bootstrap_servers, client_id=client_id, request_timeout_ms=10_000
+        )
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap_servers,
+            client_id=client_id,
+            group_id=None,
+            enable_auto_commit=False,
+            request_timeout_ms=10_000,
+        )
+        try:
+            await admin.start()
+            await consumer.start()
+        except BaseException:
+            # Not started (broker unreachable): closed, and made again on the next tick.
+            await _close_quietly(admin, consumer)
+            raise
+        self._admin, self._consumer = admin, consumer
+        return admin, consumer
+
+    async def close(self) -> None:
+        admin, consumer, self._admin, self._consumer = self._admin, self._consumer, None, None
+        await _close_quietly(admin, consumer)
+
+
+async def _close_quietly(admin: AIOKafkaAdminClient | None, consumer: AIOKafkaConsumer | None) -> None:
+    if consumer is not None:
+        with contextlib.suppress(Exception):
+            await consumer.stop()
+    if admin is not None:
+        with contextlib.suppress(Exception):
+            await admin.close()
+
+
+# -- the AsyncAPI document ---------------------------------------------------------------------------------------
+DEAD_LETTER_PUBLICATION = Publication(
+    Topic.DEAD_LETTERS,
+    "Messages a consumer rejected (bad input, a broken business rule, an event that keeps failing), copied "
+    "unchanged (key, value and headers) with headers saying why and whence: x-error-code, x-error-message, "
+    "x-original-topic, x-original-partition, x-original-offset, x-consumer-group, x-failed-at. "
+    "`pulse dlq list` shows them, `pulse dlq replay` sends them back to their topic.",
+)
+
+
+def declare_publications(broker: KafkaBroker, service: str, publications: Iterable[Publication], prefix: str) -> None:
+    """Declare `service`'s output topics on `broker`, for the AsyncAPI document only."""
+    for publication in publications:
+        broker.publisher(
+            topic_name(publication.topic, prefix),
+            title=f"{service}:publishes:{publication.topic}",
+            description=publication.description,
+            schema=message_schema(publication.topic, publication.event_types),
+        )
+
+
+def message_schema(topic: Topic, event_types: Iterable[str] = ()) -> Any:
+    """The type of one message of `topic`, for the AsyncAPI document: the envelope, one alternative per event
+    type (sorted) with `event_type` fixed and `data` typed by its model. Dead letters are the rejected bytes."""
+    names = sorted(event_types or EVENT_TYPES.get(topic, ()))
+    if not names:
+        return bytes
+    models: list[Any] = [_envelope_model(name) for name in names]
+    return functools.reduce(operator.or_, models)
+
+
+@functools.cache
+def _envelope_model(event_type: str) -> type[Envelope]:
+    data_model = DATA_MODELS[event_type]
+    return create_model(
+        f"{data_model.__name__}Event",
+        __base__=Envelope,
+        __doc__=f"A `{event_type}` event: the envelope (CONTRACT §1), `data` a {data_model.__name__}.",
+        event_type=(cast(Any, Literal)[event_type], ...),
+        data=(data_model, ...),
+    )

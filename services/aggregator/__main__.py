@@ -3,21 +3,31 @@
 from pathlib import Path
 
 from services.aggregator import handlers
-from shared.service import Service, Subscription
-from shared.settings import get_settings
+from shared.service import Publication, Service, Subscription
+from shared.settings import Settings, get_settings
 from shared.topics import Topic
 
 
-def build() -> Service:
-    settings = get_settings()
+def build(settings: Settings | None = None) -> Service:
+    settings = settings or get_settings()
     return Service(
         "aggregator",
         port=settings.aggregator_port,
         migrations=Path(__file__).parent / "migrations",
         subscriptions=[
-            Subscription(Topic.SNAPSHOTS, handlers.on_snapshots),
-            Subscription(Topic.RETURNS, handlers.on_returns),
-            Subscription(Topic.ALERTS, handlers.on_alerts),
+            Subscription(
+                Topic.SNAPSHOTS,
+                handlers.on_snapshots,
+                "Loan snapshots, rolled up per officer, branch and the whole portfolio for each business day.",
+            ),
+            Subscription(Topic.RETURNS, handlers.on_returns, "Wealth returns, for the wealth read model."),
+            Subscription(Topic.ALERTS, handlers.on_alerts, "Alert lifecycle events, for the alerts read model."),
+        ],
+        publications=[
+            Publication(
+                Topic.AGGREGATES,
+                "The loan aggregates of one scope and business day after each change, in day order, keyed by scope.",
+            ),
         ],
         settings=settings,
     )

@@ -5,9 +5,26 @@ from __future__ import annotations
 import logging
 
 import uvicorn
+from faststream.kafka import KafkaBroker
 
 from services.gateway.app import create_app
-from shared.settings import get_settings
+from shared.service import Publication, declare_publications
+from shared.settings import Settings, get_settings
+from shared.topics import Topic
+
+# What the gateway publishes (with its own producer, `services.gateway.publisher`), for the AsyncAPI document.
+PUBLICATIONS = (
+    Publication(
+        Topic.CONTROL,
+        "Snapshot requests of `POST /v1/snapshots/requests` (regenerate a day's snapshots), keyed by business date.",
+        event_types=("snapshot.requested",),
+    ),
+    Publication(
+        Topic.ALERTS,
+        "Acknowledgements of `POST /v1/alerts/{alert_id}/ack`, keyed by scope.",
+        event_types=("alert.acknowledged",),
+    ),
+)
 
 
 def _configure_logging(level: str) -> None:
@@ -20,6 +37,14 @@ def _configure_logging(level: str) -> None:
         )
     else:
         configure_logging(service="gateway", level=level)
+
+
+def asyncapi_broker(settings: Settings | None = None) -> KafkaBroker:
+    """The gateway's side of the AsyncAPI document (deploy/asyncapi/generate.py); never connected."""
+    settings = settings or get_settings()
+    broker = KafkaBroker(settings.kafka_bootstrap_servers, client_id="pulse-gateway")
+    declare_publications(broker, "gateway", PUBLICATIONS, settings.topic_prefix)
+    return broker
 
 
 def main() -> None:

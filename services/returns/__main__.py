@@ -3,18 +3,28 @@
 from pathlib import Path
 
 from services.returns import handlers
-from shared.service import Service, Subscription
-from shared.settings import get_settings
+from shared.service import Publication, Service, Subscription
+from shared.settings import Settings, get_settings
 from shared.topics import Topic
 
 
-def build() -> Service:
-    settings = get_settings()
+def build(settings: Settings | None = None) -> Service:
+    settings = settings or get_settings()
     return Service(
         "returns",
         port=settings.returns_port,
         migrations=Path(__file__).parent / "migrations",
-        subscriptions=[Subscription(Topic.SNAPSHOTS, handlers.on_snapshots)],
+        subscriptions=[
+            Subscription(
+                Topic.SNAPSHOTS,
+                handlers.on_snapshots,
+                "Wealth snapshots, whose daily Modified Dietz return and linked returns are computed (loan "
+                "snapshots share the topic and are skipped).",
+            )
+        ],
+        publications=[
+            Publication(Topic.RETURNS, "The returns of one wealth client on one business day, keyed by client."),
+        ],
         settings=settings,
     )
 
