@@ -1,0 +1,47 @@
+"""`make bench` / `uv run python -m bench`: every benchmark at the sizes the issues name, one after the other.
+Each prints its figures and appends them to bench/results/<name>.jsonl. Needs the local stack.
+
+    uv run python -m bench [--quick]     # --quick: small sizes, a smoke run of the benchmark code
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+FULL = [
+    ["bench.loans_close"],  # 100k loans / 1,000 officers daily close; 10k loans / 100 officers 365-day catch-up
+    ["bench.loans_ingest", "--clients", "20000"],
+    ["bench.wealth_restatement"],  # 1,000 vs 100,000 clients
+    ["bench.wealth_pipeline", "--clients", "10000", "--days", "250"],
+]
+QUICK = [
+    [
+        "bench.loans_close",
+        "--loans",
+        "5000",
+        "--officers",
+        "50",
+        "--catch-up-loans",
+        "1000",
+        "--catch-up-officers",
+        "10",
+    ],
+    ["bench.loans_ingest", "--clients", "1000"],
+    ["bench.wealth_restatement", "--sizes", "1000", "10000", "--repeat", "10"],
+    ["bench.wealth_pipeline", "--clients", "100", "--days", "20"],
+]
+
+
+def main() -> int:
+    runs = QUICK if "--quick" in sys.argv[1:] else FULL
+    for args in runs:
+        print(f"== {' '.join(args)}", flush=True)
+        code = subprocess.call([sys.executable, "-m", *args])
+        if code != 0:
+            return code
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
