@@ -386,6 +386,18 @@ async def loan_officers(claims: CurrentClaims, db: Db, branch: BranchParam = Non
     return DecimalJSONResponse([officer_payload(row) for row in rows])
 
 
+async def _authorised_history(
+    claims: Claims, db: Database, scope: str | None, from_: dt.date | None, to: dt.date | None
+) -> tuple[LoansScope, list[asyncpg.Record], dt.date, dt.date]:
+    """What /history and /export.csv share: the range checked, the scope resolved and authorised, the rows."""
+    _check_range(from_, to)
+    loans_scope = _requested_scope(claims, scope)
+    async with _read_model(db) as conn:
+        await _authorise(conn, claims, loans_scope)
+        rows, start, end = await _history(conn, loans_scope, from_, to)
+    return loans_scope, rows, start, end
+
+
 @router.get("/history", response_model=list[LoanSummary], response_class=DecimalJSONResponse)
 async def loan_history(
     claims: CurrentClaims,
@@ -395,11 +407,7 @@ async def loan_history(
     to: ToParam = None,
 ) -> Response:
     """The daily summaries of a scope in [`from`, `to`], oldest first (at most 3,660 days)."""
-    _check_range(from_, to)
-    loans_scope = _requested_scope(claims, scope)
-    async with _read_model(db) as conn:
-        await _authorise(conn, claims, loans_scope)
-        rows, _, _ = await _history(conn, loans_scope, from_, to)
+    _, rows, _, _ = await _authorised_history(claims, db, scope, from_, to)
     return DecimalJSONResponse([summary_payload(row) for row in rows])
 
 
@@ -428,11 +436,7 @@ async def loan_history_csv(
     to: ToParam = None,
 ) -> Response:
     """`/v1/loans/history` as CSV (`loans-<scope>-<from>-<to>.csv`), rounded the same way."""
-    _check_range(from_, to)
-    loans_scope = _requested_scope(claims, scope)
-    async with _read_model(db) as conn:
-        await _authorise(conn, claims, loans_scope)
-        rows, start, end = await _history(conn, loans_scope, from_, to)
+    loans_scope, rows, start, end = await _authorised_history(claims, db, scope, from_, to)
     filename = f"loans-{loans_scope}-{start.isoformat()}-{end.isoformat()}.csv"
     return Response(
         content=summaries_csv(rows),
