@@ -19,7 +19,10 @@ _TRANSIENT_SQLSTATE_PREFIXES = ("08", "53", "57P", "40001", "40P01", "55P03")
 
 
 def is_transient(exc: BaseException) -> bool:
-    """True for faults that go away by themselves: an unreachable or restarting database or broker."""
+    """True for faults that go away by themselves: an unreachable or restarting database or broker, or a
+    condition a handler waits for (shared.kafka.lag.NotCaughtUp)."""
+    if type(exc).__name__ == "NotCaughtUp":
+        return True
     if isinstance(exc, (ConnectionError, TimeoutError, asyncio.TimeoutError)):
         return True
     if isinstance(exc, OSError):  # refused, reset, unreachable

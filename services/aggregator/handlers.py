@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import Any
 
 from services.aggregator.alerts import store as alerts
@@ -56,6 +56,13 @@ async def on_snapshots(batch: Batch) -> None:
 
 
 async def on_returns(batch: Batch) -> None:
+    # Σ c·r must not depend on how updates were batched: products of 28-digit decimals are kept exact.
+    with localcontext() as exact:
+        exact.prec = 100
+        await _on_returns(batch)
+
+
+async def _on_returns(batch: Batch) -> None:
     latest: dict[tuple[str, dt.date], ReturnsComputed] = {}
     for incoming in batch.accepted:
         if isinstance(r := incoming.event.data, ReturnsComputed):

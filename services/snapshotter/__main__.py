@@ -3,9 +3,10 @@
 from pathlib import Path
 
 from services.snapshotter import handlers, jobs
+from shared.kafka.lag import IngestBarrier
 from shared.service import Publication, Service, Subscription
 from shared.settings import Settings, get_settings
-from shared.topics import Topic
+from shared.topics import Topic, topic_name
 
 
 def build(settings: Settings | None = None) -> Service:
@@ -51,5 +52,15 @@ def build(settings: Settings | None = None) -> Service:
     )
 
 
+def main() -> None:
+    service = build()
+    handlers.LOAN_INGEST = IngestBarrier(
+        service.settings.kafka_bootstrap_servers,
+        service.consumer_group(Topic.LOAN_EVENTS),
+        topic_name(Topic.LOAN_EVENTS, service.settings.topic_prefix),
+    )
+    service.run()
+
+
 if __name__ == "__main__":
-    build().run()
+    main()

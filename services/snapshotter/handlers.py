@@ -27,6 +27,7 @@ from shared.events.loans import (
     LoanWrittenOff,
 )
 from shared.events.wealth import CashFlowRecorded, ClientOnboarded, PortfolioValued
+from shared.kafka.lag import IngestBarrier
 from shared.kafka.pipeline import Batch, Incoming
 from shared.topics import Topic
 
@@ -102,7 +103,16 @@ async def on_wealth_events(batch: Batch) -> None:
         batch.emit(Topic.SNAPSHOTS, message_key, envelope)
 
 
+# Set by __main__: a close waits until the loan events published before it are ingested (control is read
+# apart from loan-events, so a close could otherwise overtake the history it closes, e.g. on a replay).
+LOAN_INGEST: IngestBarrier | None = None
+
+
 async def on_control(batch: Batch) -> None:
+    if LOAN_INGEST is not None:
+        for incoming in batch.events:
+            if isinstance(incoming.event.data, BusinessDayClosed | SnapshotRequested):
+                await LOAN_INGEST.wait(incoming.event_id)
     await event_log.append_events(batch.conn, batch.accepted, batch.prefix)
     await loans.lock(batch.conn)
     for incoming in batch.events:
