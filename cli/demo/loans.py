@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
-from shared.events.envelope import make_envelope
+from cli.demo.stamping import stamp
 
 BRANCHES = ("BR-NORTH", "BR-CENTRAL", "BR-SOUTH")
 SOURCE = "demo"
@@ -639,32 +639,7 @@ class _Simulation:
 
     @staticmethod
     def _envelopes(rows: list[tuple[dt.date, int, int, str, dict[str, Any]]]) -> list[dict[str, Any]]:
-        per_day: dict[dt.date, int] = {}
-        for row in rows:
-            per_day[row[0]] = per_day.get(row[0], 0) + 1
-        width = max(7, len(str(len(rows))))
-        envelopes = []
-        day: dt.date | None = None
-        index = 0
-        step = dt.timedelta(seconds=1)
-        for number, (business_date, _, _, event_type, data) in enumerate(rows, 1):
-            if business_date != day:
-                day, index = business_date, 0
-                count = per_day[business_date]
-                step = (
-                    dt.timedelta(seconds=1)
-                    if count <= DAY_SECONDS
-                    else dt.timedelta(microseconds=DAY_SECONDS * 1_000_000 // count)
-                )
-            at = dt.datetime.combine(business_date, DAY_START) + index * step
-            index += 1
-            envelopes.append(
-                make_envelope(
-                    event_type,
-                    data,
-                    source=SOURCE,
-                    occurred_at=at,
-                    event_id=f"{EVENT_ID_PREFIX}{number:0{width}d}",
-                )
-            )
-        return envelopes
+        return stamp(
+            [(day, event_type, data) for day, _, _, event_type, data in rows],
+            source=SOURCE, id_prefix=EVENT_ID_PREFIX, day_start=DAY_START, day_seconds=DAY_SECONDS,
+        )  # fmt: skip

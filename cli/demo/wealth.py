@@ -36,7 +36,7 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal
 from typing import Any
 
 from cli.demo.loans import add_months, on_weekday
-from shared.events.envelope import make_envelope
+from cli.demo.stamping import stamp
 
 SOURCE = "demo-custody"
 EVENT_ID_PREFIX = "demo-wealth-"
@@ -768,32 +768,7 @@ class _Simulation:
         last business day, after everything else."""
         last = self.n - 1
         ordered = [(row[0], row[3], row[4]) for row in self.rows] + [(last, kind, data) for kind, data in late]
-        per_day: dict[int, int] = {}
-        for t, _, _ in ordered:
-            per_day[t] = per_day.get(t, 0) + 1
-        width = max(7, len(str(len(ordered))))
-        envelopes = []
-        day: int | None = None
-        index = 0
-        step = dt.timedelta(seconds=1)
-        for number, (t, event_type, data) in enumerate(ordered, 1):
-            if t != day:
-                day, index = t, 0
-                count = per_day[t]
-                step = (
-                    dt.timedelta(seconds=1)
-                    if count <= DAY_SECONDS
-                    else dt.timedelta(microseconds=DAY_SECONDS * 1_000_000 // count)
-                )
-            at = dt.datetime.combine(self.days[t], DAY_START) + index * step
-            index += 1
-            envelopes.append(
-                make_envelope(
-                    event_type,
-                    data,
-                    source=SOURCE,
-                    occurred_at=at,
-                    event_id=f"{EVENT_ID_PREFIX}{number:0{width}d}",
-                )
-            )
-        return envelopes
+        return stamp(
+            [(self.days[t], event_type, data) for t, event_type, data in ordered],
+            source=SOURCE, id_prefix=EVENT_ID_PREFIX, day_start=DAY_START, day_seconds=DAY_SECONDS,
+        )  # fmt: skip
