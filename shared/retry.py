@@ -18,10 +18,15 @@ log = get_logger(__name__)
 _TRANSIENT_SQLSTATE_PREFIXES = ("08", "53", "57P", "40001", "40P01", "55P03")
 
 
+class WaitAndRetry(Exception):  # noqa: N818  # a condition to wait for, not an error
+    """Raised by a handler that must wait for something (another consumer to catch up, say): transient, so
+    the consumer pipeline retries the batch with backoff."""
+
+
 def is_transient(exc: BaseException) -> bool:
     """True for faults that go away by themselves: an unreachable or restarting database or broker, or a
-    condition a handler waits for (shared.kafka.lag.NotCaughtUp)."""
-    if type(exc).__name__ == "NotCaughtUp":
+    condition a handler waits for (`WaitAndRetry`)."""
+    if isinstance(exc, WaitAndRetry):
         return True
     if isinstance(exc, (ConnectionError, TimeoutError, asyncio.TimeoutError)):
         return True

@@ -8,6 +8,23 @@ import time
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from shared.retry import WaitAndRetry
+
+
+async def _ends(admin: AIOKafkaAdminClient, consumer: AIOKafkaConsumer, topic: str) -> dict[int, int]:
+    described = await admin.describe_topics([topic])
+    partitions = [TopicPartition(topic, p["partition"]) for d in described for p in d["partitions"]]
+    return {tp.partition: end for tp, end in (await consumer.end_offsets(partitions)).items()}
+
+
+async def _committed(admin: AIOKafkaAdminClient, group: str, topic: str) -> dict[int, int]:
+    offsets = await admin.list_consumer_group_offsets(group)
+    return {tp.partition: meta.offset for tp, meta in offsets.items() if tp.topic == topic and meta.offset >= 0}
+
+
+def _behind(ends: dict[int, int], committed: dict[int, int]) -> int:
+    return sum(max(end - committed.get(p, 0), 0) for p, end in ends.items())
+
 
 async def group_lag(bootstrap: str, group: str, topic: str) -> int | None:
     """Records of `topic` the group has not committed yet; None if the group has committed nothing."""
@@ -16,21 +33,14 @@ async def group_lag(bootstrap: str, group: str, topic: str) -> int | None:
     await admin.start()
     await consumer.start()
     try:
-        committed = await admin.list_consumer_group_offsets(group)
-        partitions = [TopicPartition(topic, p) for p in (await _partitions(admin, topic))]
-        ends = await consumer.end_offsets(partitions)
-        mine = {tp: meta.offset for tp, meta in committed.items() if tp.topic == topic and meta.offset >= 0}
-        if not mine and any(ends.values()):
+        committed = await _committed(admin, group, topic)
+        ends = await _ends(admin, consumer, topic)
+        if not committed and any(ends.values()):
             return None
-        return int(sum(max(end - mine.get(tp, 0), 0) for tp, end in ends.items()))
+        return _behind(ends, committed)
     finally:
         await consumer.stop()
         await admin.close()
-
-
-async def _partitions(admin: AIOKafkaAdminClient, topic: str) -> list[int]:
-    described = await admin.describe_topics([topic])
-    return sorted(p["partition"] for d in described for p in d["partitions"])
 
 
 async def wait_caught_up(bootstrap: str, group: str, topic: str, *, within: float, every: float = 1.0) -> int | None:
@@ -45,8 +55,8 @@ async def wait_caught_up(bootstrap: str, group: str, topic: str, *, within: floa
     return lag
 
 
-class NotCaughtUp(Exception):  # noqa: N818  # a condition to wait for, not an error
-    """Raised to wait: transient, so the consumer pipeline retries the batch with backoff."""
+class NotCaughtUp(WaitAndRetry):
+    """The group is behind: the batch waiting for it is retried with backoff."""
 
 
 class IngestBarrier:
@@ -68,19 +78,12 @@ class IngestBarrier:
                 consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None, enable_auto_commit=False)
                 await consumer.start()
                 try:
-                    partitions = [TopicPartition(self.topic, p) for p in await _partitions(admin, self.topic)]
-                    ends = await consumer.end_offsets(partitions)
+                    self._targets[key] = await _ends(admin, consumer, self.topic)
                 finally:
                     await consumer.stop()
-                self._targets[key] = {tp.partition: end for tp, end in ends.items()}
-            committed = {
-                tp.partition: meta.offset
-                for tp, meta in (await admin.list_consumer_group_offsets(self.group)).items()
-                if tp.topic == self.topic
-            }
+            behind = _behind(self._targets[key], await _committed(admin, self.group, self.topic))
         finally:
             await admin.close()
-        behind = sum(max(end - committed.get(p, 0), 0) for p, end in self._targets[key].items())
         if behind:
             raise NotCaughtUp(f"{self.group} is {behind} records behind {self.topic} as of {key}")
         del self._targets[key]
