@@ -13,12 +13,10 @@ import asyncio
 import datetime as dt
 import json
 import time
-import uuid
 from pathlib import Path
 
-import asyncpg
-
 from bench import loan_book
+from bench.scratch import Scratch, scratch
 from services.snapshotter.loans import closing, store
 from services.snapshotter.loans.snapshots import snapshot_events
 from shared import db
@@ -27,22 +25,20 @@ from shared.kafka.outbox import OutboxRelay
 from shared.kafka.producer import Producer
 from shared.settings import get_settings
 from shared.topics import Topic
-from tests.support.kafka import create_topics, delete_topics
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "services" / "snapshotter" / "migrations"
 RESULTS = Path(__file__).resolve().parent / "results" / "loans_close.jsonl"
 
 
 async def scenario(name: str, *, loans: int, officers: int, catch_up: bool) -> dict[str, object]:
+    async with scratch() as space:
+        return await _scenario(space, name, loans=loans, officers=officers, catch_up=catch_up)
+
+
+async def _scenario(space: Scratch, name: str, *, loans: int, officers: int, catch_up: bool) -> dict[str, object]:
     settings = get_settings()
-    database = f"pulse_bench_{uuid.uuid4().hex[:8]}"
-    prefix = f"bench{uuid.uuid4().hex[:6]}-"
-    admin = await asyncpg.connect(settings.database_url)
-    await admin.execute(f'CREATE DATABASE "{database}"')
-    await admin.close()
-    url = settings.database_url.rpartition("/")[0] + f"/{database}"
-    await create_topics(settings.kafka_bootstrap_servers, prefix)
-    pool = await db.create_pool(url, retry=False, max_size=2)
+    prefix = space.prefix
+    pool = await db.create_pool(space.database_url, retry=False, max_size=2)
     producer = Producer(settings.kafka_bootstrap_servers, client_id="bench", service="bench")
     try:
         await db.migrate(pool, "snapshotter", MIGRATIONS)
@@ -86,10 +82,6 @@ async def scenario(name: str, *, loans: int, officers: int, catch_up: bool) -> d
     finally:
         await producer.stop()
         await pool.close()
-        await delete_topics(settings.kafka_bootstrap_servers, prefix)
-        admin = await asyncpg.connect(settings.database_url)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-        await admin.close()
 
 
 async def main() -> None:

@@ -19,11 +19,11 @@ from pathlib import Path
 import asyncpg
 from aiokafka import AIOKafkaConsumer
 
+from bench.scratch import Scratch, scratch
 from shared.events.envelope import dumps, make_envelope
 from shared.kafka.producer import OutboundRecord, Producer
 from shared.settings import get_settings
 from shared.topics import Topic, topic_name
-from tests.support.kafka import create_topics, delete_topics
 from tests.support.processes import ServiceProcess
 
 RESULTS = Path(__file__).resolve().parent / "results" / "loans_ingest.jsonl"
@@ -72,14 +72,26 @@ async def main() -> None:
     parser.add_argument("--clients", type=int, default=20_000)
     parser.add_argument("--payments-per-loan", type=int, default=4)
     args = parser.parse_args()
-    settings = get_settings()
-    prefix, database = f"bi{uuid.uuid4().hex[:6]}-", f"pulse_bench_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(settings.database_url)
-    await admin.execute(f'CREATE DATABASE "{database}"')
-    await admin.close()
-    url = settings.database_url.rpartition("/")[0] + f"/{database}"
-    await create_topics(settings.kafka_bootstrap_servers, prefix)
     events = book(args.clients, args.payments_per_loan)
+    async with scratch() as space:
+        bare_seconds, pulse_seconds = await measure(space, events)
+    result = {
+        "events": len(events),
+        "snapshotter_events_per_s": round(len(events) / pulse_seconds),
+        "bare_consumer_events_per_s": round(len(events) / bare_seconds),
+        "ratio": round(bare_seconds / pulse_seconds, 3),
+        "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+    print(json.dumps(result))
+    RESULTS.parent.mkdir(exist_ok=True)
+    with RESULTS.open("a") as out:
+        out.write(json.dumps(result) + "\n")
+
+
+async def measure(space: Scratch, events: list[tuple[str, dict[str, object]]]) -> tuple[float, float]:
+    """Seconds for the bare consumer and for the snapshotter to take every event."""
+    settings = get_settings()
+    prefix, url = space.prefix, space.database_url
     topic = topic_name(Topic.LOAN_EVENTS, prefix)
     async with Producer(settings.kafka_bootstrap_servers, client_id="bench", service="bench") as producer:
         for i in range(0, len(events), 5000):
@@ -100,21 +112,7 @@ async def main() -> None:
     finally:
         await conn.close()
         service.stop()
-        await delete_topics(settings.kafka_bootstrap_servers, prefix)
-        admin = await asyncpg.connect(settings.database_url)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-        await admin.close()
-    result = {
-        "events": len(events),
-        "snapshotter_events_per_s": round(len(events) / pulse_seconds),
-        "bare_consumer_events_per_s": round(len(events) / bare_seconds),
-        "ratio": round(bare_seconds / pulse_seconds, 3),
-        "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-    }
-    print(json.dumps(result))
-    RESULTS.parent.mkdir(exist_ok=True)
-    with RESULTS.open("a") as out:
-        out.write(json.dumps(result) + "\n")
+    return bare_seconds, pulse_seconds
 
 
 if __name__ == "__main__":

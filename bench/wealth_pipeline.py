@@ -14,17 +14,16 @@ import asyncio
 import datetime as dt
 import json
 import time
-import uuid
 from pathlib import Path
 
 import asyncpg
 
 from bench.loans_ingest import bare_consumer
+from bench.scratch import Scratch, scratch
 from shared.events.envelope import dumps, make_envelope
 from shared.kafka.producer import OutboundRecord, Producer
 from shared.settings import get_settings
 from shared.topics import Topic, topic_name
-from tests.support.kafka import create_topics, delete_topics
 from tests.support.processes import ServiceProcess
 
 RESULTS = Path(__file__).resolve().parent / "results" / "wealth_pipeline.jsonl"
@@ -65,15 +64,27 @@ async def main() -> None:
     parser.add_argument("--clients", type=int, default=10_000)
     parser.add_argument("--days", type=int, default=250)
     args = parser.parse_args()
-    settings = get_settings()
-    prefix, database = f"bw{uuid.uuid4().hex[:6]}-", f"pulse_bench_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(settings.database_url)
-    await admin.execute(f'CREATE DATABASE "{database}"')
-    await admin.close()
-    url = settings.database_url.rpartition("/")[0] + f"/{database}"
-    await create_topics(settings.kafka_bootstrap_servers, prefix)
     messages = events(args.clients, args.days)
-    valuations = args.clients * args.days
+    async with scratch() as space:
+        bare_seconds, pulse_seconds = await measure(space, messages, valuations=args.clients * args.days)
+    result = {
+        "clients": args.clients, "days": args.days, "events": len(messages),
+        "pipeline_events_per_s": round(len(messages) / pulse_seconds),
+        "bare_consumer_events_per_s": round(len(messages) / bare_seconds),
+        "ratio": round(bare_seconds / pulse_seconds, 4),
+        "pipeline_seconds": round(pulse_seconds, 1),
+        "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }  # fmt: skip
+    print(json.dumps(result))
+    RESULTS.parent.mkdir(exist_ok=True)
+    with RESULTS.open("a") as out:
+        out.write(json.dumps(result) + "\n")
+
+
+async def measure(space: Scratch, messages: list[tuple[str, bytes]], *, valuations: int) -> tuple[float, float]:
+    """Seconds for the bare consumer and for the pipeline to reach the all-clients aggregate of everything."""
+    settings = get_settings()
+    prefix, url = space.prefix, space.database_url
     topic = topic_name(Topic.WEALTH_EVENTS, prefix)
     async with Producer(settings.kafka_bootstrap_servers, client_id="bench", service="bench") as producer:
         for i in range(0, len(messages), 10_000):
@@ -103,22 +114,7 @@ async def main() -> None:
         await conn.close()
         for s in services:
             s.stop()
-        await delete_topics(settings.kafka_bootstrap_servers, prefix)
-        admin = await asyncpg.connect(settings.database_url)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-        await admin.close()
-    result = {
-        "clients": args.clients, "days": args.days, "events": len(messages),
-        "pipeline_events_per_s": round(len(messages) / pulse_seconds),
-        "bare_consumer_events_per_s": round(len(messages) / bare_seconds),
-        "ratio": round(bare_seconds / pulse_seconds, 4),
-        "pipeline_seconds": round(pulse_seconds, 1),
-        "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-    }  # fmt: skip
-    print(json.dumps(result))
-    RESULTS.parent.mkdir(exist_ok=True)
-    with RESULTS.open("a") as out:
-        out.write(json.dumps(result) + "\n")
+    return bare_seconds, pulse_seconds
 
 
 if __name__ == "__main__":

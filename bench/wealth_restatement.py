@@ -16,12 +16,12 @@ import datetime as dt
 import json
 import statistics
 import time
-import uuid
 from decimal import Decimal
 from pathlib import Path
 
 import asyncpg
 
+from bench.scratch import scratch
 from services.aggregator import handlers
 from services.aggregator.wealth.contributions import TOTAL_COLUMNS, contribution
 from shared import db
@@ -29,7 +29,6 @@ from shared.events.envelope import dumps, make_envelope
 from shared.events.registry import parse_event
 from shared.kafka.deadletter import InboundRecord
 from shared.kafka.pipeline import Batch, Incoming
-from shared.settings import get_settings
 from shared.topics import Topic
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "services" / "aggregator" / "migrations"
@@ -107,19 +106,10 @@ async def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 100_000])
     parser.add_argument("--repeat", type=int, default=50)
     args = parser.parse_args()
-    settings = get_settings()
     results = []
     for size in args.sizes:
-        name = f"pulse_bench_{uuid.uuid4().hex[:8]}"
-        admin = await asyncpg.connect(settings.database_url)
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        await admin.close()
-        try:
-            results.append(await measure(settings.database_url.rpartition("/")[0] + f"/{name}", size, args.repeat))
-        finally:
-            admin = await asyncpg.connect(settings.database_url)
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            await admin.close()
+        async with scratch(topics=False) as space:
+            results.append(await measure(space.database_url, size, args.repeat))
     stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     RESULTS.parent.mkdir(exist_ok=True)
     with RESULTS.open("a") as out:
