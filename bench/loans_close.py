@@ -1,6 +1,9 @@
 """Benchmarks of closing loan days, from a book already ingested to snapshots acknowledged by Kafka.
 
-    uv run python -m bench.loans_close [--loans 100000 --officers 1000] [--catch-up-loans 10000 ...]
+    uv run python -m bench.loans_close [--sizes 10000 100000 1000000] [--catch-up-loans 10000 ...]
+
+The daily close is measured against book size (one officer per 100 loans); the catch-up is a first close
+computing the whole year.
 
 Prints its figures and appends them to bench/results/loans_close.jsonl. Needs the local stack (make up or
 deploy/local/stack.sh up). Each scenario uses a fresh database and topic prefix and drops them after.
@@ -86,24 +89,25 @@ async def _scenario(space: Scratch, name: str, *, loans: int, officers: int, cat
 
 async def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--loans", type=int, default=100_000)
-    parser.add_argument("--officers", type=int, default=1_000)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000], help="loans")
     parser.add_argument("--catch-up-loans", type=int, default=10_000)
     parser.add_argument("--catch-up-officers", type=int, default=100)
     parser.add_argument("--only", choices=["daily", "catch-up"])
     args = parser.parse_args()
     results = []
     if args.only != "catch-up":
-        results.append(await scenario("daily close", loans=args.loans, officers=args.officers, catch_up=False))
+        for loans in args.sizes:
+            results.append(await scenario("daily close", loans=loans, officers=loans // 100, catch_up=False))
+            print(json.dumps(results[-1]), flush=True)
     if args.only != "daily":
         results.append(
             await scenario("first close, 365-day catch-up", loans=args.catch_up_loans,
                            officers=args.catch_up_officers, catch_up=True)
         )  # fmt: skip
+        print(json.dumps(results[-1]), flush=True)
     RESULTS.parent.mkdir(exist_ok=True)
     with RESULTS.open("a") as out:
         for r in results:
-            print(json.dumps(r))
             out.write(json.dumps(r) + "\n")
 
 
