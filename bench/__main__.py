@@ -10,18 +10,18 @@ import subprocess
 import sys
 
 FULL = [
-    ["bench.loans_close"],  # 100k loans / 1,000 officers daily close; 10k loans / 100 officers 365-day catch-up
+    ["bench.end_to_end"],  # 1M events publish → read model vs a bare consumer; gateway latency; memory
+    ["bench.loans_close"],  # daily close at 10k, 100k and 1M loans; 10k loans / 100 officers 365-day catch-up
     ["bench.loans_ingest", "--clients", "20000"],
     ["bench.wealth_restatement"],  # 1,000 vs 100,000 clients
     ["bench.wealth_pipeline", "--clients", "10000", "--days", "250"],
 ]
 QUICK = [
+    ["bench.end_to_end", "--clients", "1500", "--loans", "2800", "--wealth-clients", "10", "--seconds", "3"],
     [
         "bench.loans_close",
-        "--loans",
+        "--sizes",
         "5000",
-        "--officers",
-        "50",
         "--catch-up-loans",
         "1000",
         "--catch-up-officers",

@@ -30,7 +30,8 @@ RESULTS = Path(__file__).resolve().parent / "results" / "wealth_pipeline.jsonl"
 
 
 def business_days(start: dt.date, n: int) -> list[dt.date]:
-    days, day = [], start
+    days: list[dt.date] = []
+    day = start
     while len(days) < n:
         if day.weekday() < 5:
             days.append(day)

@@ -18,8 +18,7 @@ import statistics
 import time
 from decimal import Decimal
 from pathlib import Path
-
-import asyncpg
+from typing import Any
 
 from bench.scratch import scratch
 from services.aggregator import handlers
@@ -51,8 +50,8 @@ def returns(client: str, revision: int, value: Decimal) -> dict[str, object]:
     }  # fmt: skip
 
 
-async def preload(conn: asyncpg.Connection, clients: int) -> None:
-    rows = [returns(f"W{n}", 1, Decimal(2000 + n % 100)) for n in range(clients)]
+async def preload(conn: db.Connection, clients: int) -> None:
+    rows: list[dict[str, Any]] = [returns(f"W{n}", 1, Decimal(2000 + n % 100)) for n in range(clients)]
     columns = [c for c in rows[0] if c not in ("client_id", "as_of")]
     await conn.copy_records_to_table(
         "wealth_client_days", schema_name="aggregator", columns=["client_id", "as_of", *columns],
