@@ -169,7 +169,6 @@ class Service:
                 return
             failpoints.hit("after-db-commit")
             await message.ack()
-            _export_lag(self.name, group, message, records)
 
         consume.__name__ = f"{self.name}_{subscription.topic.replace('-', '_')}"
         # `body` is always None (see `_undecoded`); its type only documents the payload in the AsyncAPI schema.
@@ -297,29 +296,16 @@ def _inbound(record: Any) -> InboundRecord:
     )
 
 
-def _export_lag(service: str, group: str, message: KafkaMessage, records: Sequence[Any]) -> None:
-    consumer = getattr(message, "consumer", None)
-    if consumer is None or not hasattr(consumer, "highwater"):
-        return
-    last: dict[TopicPartition, int] = {}
-    for r in records:
-        last[TopicPartition(r.topic, r.partition)] = r.offset
-    for tp, offset in last.items():
-        high = consumer.highwater(tp)
-        if high is not None:
-            CONSUMER_LAG.labels(service, group, tp.topic, str(tp.partition)).set(max(high - offset - 1, 0))
-
-
 # -- consumer lag ----------------------------------------------------------------------------------------------
 class LagExporter:
     """Sets `pulse_consumer_lag{service, group, topic, partition}` every `interval` s, for each consumer group
     of a service: the partition's end offset minus the group's COMMITTED offset (minus the log start offset
     if the group has committed nothing there: the subscribers start from the earliest offset).
 
-    Unlike the update after each batch, this also moves while a consumer is stuck (a batch that never
-    finishes commits nothing) or idle (a group that fetches nothing). One admin client and one group-less
-    consumer per service, made on the first tick and reused; a broker that cannot be reached costs a debug
-    log line, and the next tick tries again."""
+    The gauge's only writer, so it has one meaning; read from the broker, it also moves while a consumer is
+    stuck (a batch that never finishes commits nothing) or idle (a group that fetches nothing). One admin
+    client and one group-less consumer per service, made on the first tick and reused; a broker that cannot
+    be reached costs a debug log line, and the next tick tries again."""
 
     def __init__(
         self,

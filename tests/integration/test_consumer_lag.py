@@ -1,5 +1,5 @@
 """`pulse_consumer_lag` is exported by the service itself, per consumer group and partition, from the group's
-COMMITTED offsets: also while a consumer is stuck, when the per-batch update cannot run.
+COMMITTED offsets: also while a consumer is stuck inside a batch.
 
 How the consumer is made to be stuck, robustly: the test holds `LOCK TABLE snapshotter.inbox IN SHARE MODE`
 in an open transaction. The first statement of every batch inserts into that table (the idempotent inbox),
