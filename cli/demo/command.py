@@ -33,7 +33,7 @@ PARTS: dict[str, str] = {
 KNOWN_PARTS = ("loans", "wealth")
 ALL = "all"
 CHUNK = 5_000
-INGEST_TIMEOUT = 900.0  # seconds to wait for the snapshotter before the close is published
+INGEST_TIMEOUT = 900.0  # seconds to wait for the snapshotter to take what was published
 INBOUND = (Topic.LOAN_EVENTS, Topic.WEALTH_EVENTS, Topic.CONTROL)
 
 
@@ -54,7 +54,7 @@ def register(subparsers: Any) -> None:
         "day before",
     )
     parser.add_argument(
-        "--no-wait", action="store_true", help="publish the day close at once, without waiting for the ingest"
+        "--no-wait", action="store_true", help="return once published, without waiting for the snapshotter"
     )
     parser.set_defaults(func=run)
 
@@ -113,10 +113,11 @@ def write_jsonl(envelopes: Sequence[dict[str, Any]], path: Path) -> int:
 
 
 async def publish(envelopes: Sequence[dict[str, Any]], *, wait: float = INGEST_TIMEOUT) -> Counter[str]:
-    """Publish the data events, wait until the snapshotter has ingested them, then the control events.
+    """Publish the data events, then the control events, and wait (up to `wait` s) until the snapshotter has
+    taken all of them: the day close included, so the demo's snapshots exist when this returns.
 
-    The close rides on another topic, read by another consumer: sent at once, it could be handled before
-    the history it closes, which would then arrive as late events and restate every day one by one."""
+    Publishing the close right behind its history is safe: the snapshotter holds a close back until the loan
+    events published before it are ingested (services/snapshotter/handlers.py LOAN_INGEST)."""
     settings = get_settings()
     records = [to_record(envelope, settings.topic_prefix) for envelope in envelopes]
     control = topic_name(Topic.CONTROL, settings.topic_prefix)
@@ -127,20 +128,20 @@ async def publish(envelopes: Sequence[dict[str, Any]], *, wait: float = INGEST_T
             chunk = data[start : start + CHUNK]
             await producer.send_all(chunk)
             print(f"published {start + len(chunk)}/{len(data)}", flush=True)
-        if closes and wait > 0:
-            await wait_for_ingest(settings.kafka_bootstrap_servers, settings.topic_prefix, data, wait)
         await producer.send_all(closes)
+    if wait > 0:
+        await wait_for_snapshotter(settings.kafka_bootstrap_servers, settings.topic_prefix, records, wait)
     return Counter(r.topic for r in records)
 
 
-async def wait_for_ingest(bootstrap: str, prefix: str, data: Sequence[OutboundRecord], within: float) -> None:
-    for topic in sorted({r.topic for r in data}):
+async def wait_for_snapshotter(bootstrap: str, prefix: str, records: Sequence[OutboundRecord], within: float) -> None:
+    for topic in sorted({r.topic for r in records}):
         logical = Topic(topic[len(prefix) :])
         group = consumer_group("snapshotter", logical, prefix)
-        print(f"waiting for the snapshotter to ingest {topic} …", flush=True)
+        print(f"waiting for the snapshotter to take {topic} …", flush=True)
         lag = await wait_caught_up(bootstrap, group, topic, within=within)
         if lag != 0:
-            print(f"the snapshotter has not caught up on {topic} (lag {lag}); closing anyway", file=sys.stderr)
+            print(f"the snapshotter has not caught up on {topic} (lag {lag}) within {within:.0f} s", file=sys.stderr)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -557,7 +557,7 @@ def test_demo_publishes_in_order_under_the_contracts_keys(
     assert "wealth demo data not available yet" in captured.err  # `small_parts` lists the loans only
 
 
-def test_demo_publishes_the_close_only_after_the_snapshotter_caught_up(
+def test_demo_waits_until_the_snapshotter_has_taken_everything_the_close_included(
     small_parts: None, prefixed: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     FakeProducer.sent = []
@@ -570,10 +570,12 @@ def test_demo_publishes_the_close_only_after_the_snapshotter_caught_up(
 
     monkeypatch.setattr(command, "wait_caught_up", caught_up)
     assert main(["demo", "--today", "2025-11-20"]) == 0
-    [(group, topic, chunks_before)] = waits
-    assert (group, topic) == ("demo-test.pulse.snapshotter.loan-events", "demo-test.loan-events")
-    assert chunks_before == len(FakeProducer.sent) - 1  # everything but the close was sent before waiting
-    assert [r.topic for r in FakeProducer.sent[-1]] == ["demo-test.control"]
+    assert [(group, topic) for group, topic, _ in waits] == [
+        ("demo-test.pulse.snapshotter.control", "demo-test.control"),
+        ("demo-test.pulse.snapshotter.loan-events", "demo-test.loan-events"),
+    ]
+    assert {sent for _, _, sent in waits} == {len(FakeProducer.sent)}  # after everything was published
+    assert [r.topic for r in FakeProducer.sent[-1]] == ["demo-test.control"]  # the close last
 
 
 def test_register_adds_the_demo_command() -> None:
