@@ -74,11 +74,13 @@ async def on_aggregates(batch: Batch) -> None:
     horizon = dt.datetime.now(ZoneInfo(settings.timezone)).date() - dt.timedelta(
         days=settings.notification_horizon_days
     )
+    notified: list[tuple[LoanAggregateUpdated, Change, str, dict[str, Any]]] = []
     for u, change in changes:
         event_type, envelope = alert_event(u, change)
         batch.emit(Topic.ALERTS, u.scope, envelope)
         if u.business_date >= horizon:  # replaying history notifies nobody
-            await notify(batch, settings, u, change, event_type, envelope, now)
+            notified.append((u, change, event_type, envelope))
+    await notify(batch, settings, notified, now)
 
 
 def alert_event(u: LoanAggregateUpdated, change: Change) -> tuple[str, dict[str, Any]]:
@@ -100,24 +102,38 @@ def alert_event(u: LoanAggregateUpdated, change: Change) -> tuple[str, dict[str,
 
 
 async def notify(
-    batch: Batch, settings: Settings, u: LoanAggregateUpdated, change: Change, event_type: str,
-    envelope: dict[str, Any], now: dt.datetime,
-) -> None:  # fmt: skip
+    batch: Batch,
+    settings: Settings,
+    notified: Sequence[tuple[LoanAggregateUpdated, Change, str, dict[str, Any]]],
+    now: dt.datetime,
+) -> None:
+    """Plan and stage the deliveries of the batch's alert changes, with the recipients read once per batch."""
+    if not notified:
+        return
     conn = batch.conn
-    officer = await store.officer(conn, u.officer_id) if u.officer_id else None
-    branch = officer["branch_id"] if officer is not None else u.branch_id
-    leaders: Sequence[Any] = await store.team_leaders(conn, branch) if branch and u.kind != "all" else []
-    planned = plan.plan_deliveries(
-        event_type,
-        envelope,
-        email=change.emails,
-        officer=_person(officer) if officer is not None else None,
-        team_leaders=[_person(t) for t in leaders],
-        admins=settings.admin_emails if u.kind == "all" else [],
-        webhook_urls=settings.webhook_urls,
-        now=now,
-        give_up_after=dt.timedelta(seconds=settings.notification_give_up_seconds),
-    )
+    officers = await store.officers(conn, {u.officer_id for u, *_ in notified if u.officer_id})
+
+    def branch_of(u: LoanAggregateUpdated) -> str | None:
+        officer = officers.get(u.officer_id) if u.officer_id else None
+        return officer["branch_id"] if officer is not None else u.branch_id
+
+    branches = {b for u, *_ in notified if u.kind != "all" and (b := branch_of(u))}
+    leaders = await store.team_leaders(conn, branches) if branches else {}
+    planned: list[plan.Delivery] = []
+    for u, change, event_type, envelope in notified:
+        officer = officers.get(u.officer_id) if u.officer_id else None
+        branch = branch_of(u)
+        planned += plan.plan_deliveries(
+            event_type,
+            envelope,
+            email=change.emails,
+            officer=_person(officer) if officer is not None else None,
+            team_leaders=[_person(t) for t in leaders.get(branch, [])] if branch and u.kind != "all" else [],
+            admins=settings.admin_emails if u.kind == "all" else [],
+            webhook_urls=settings.webhook_urls,
+            now=now,
+            give_up_after=dt.timedelta(seconds=settings.notification_give_up_seconds),
+        )
     await deliveries.stage(conn, planned)
     for d in planned:
         key, requested = worker.notification_requested_event(d)

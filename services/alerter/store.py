@@ -95,15 +95,22 @@ async def save_changes(conn: db.Connection, changes: Sequence[tuple[Any, Change]
             )  # fmt: skip
 
 
-async def officer(conn: db.Connection, officer_id: str) -> asyncpg.Record | None:
-    return await conn.fetchrow(f"SELECT * FROM {SCHEMA}.officers WHERE officer_id = $1", officer_id)
+async def officers(conn: db.Connection, officer_ids: Iterable[str]) -> dict[str, asyncpg.Record]:
+    rows = await conn.fetch(f"SELECT * FROM {SCHEMA}.officers WHERE officer_id = ANY($1::text[])", list(officer_ids))
+    return {r["officer_id"]: r for r in rows}
 
 
-async def team_leaders(conn: db.Connection, branch_id: str) -> list[asyncpg.Record]:
-    return await conn.fetch(
-        f"SELECT * FROM {SCHEMA}.officers WHERE branch_id = $1 AND role = 'team_leader' ORDER BY officer_id",
-        branch_id,
+async def team_leaders(conn: db.Connection, branch_ids: Iterable[str]) -> dict[str, list[asyncpg.Record]]:
+    """The team leaders of each branch (a branch without any is absent), in officer_id order."""
+    rows = await conn.fetch(
+        f"SELECT * FROM {SCHEMA}.officers WHERE branch_id = ANY($1::text[]) AND role = 'team_leader'"
+        " ORDER BY officer_id",
+        list(branch_ids),
     )
+    leaders: dict[str, list[asyncpg.Record]] = {}
+    for r in rows:
+        leaders.setdefault(r["branch_id"], []).append(r)
+    return leaders
 
 
 async def team_leaders_everywhere(conn: db.Connection) -> list[asyncpg.Record]:
