@@ -73,7 +73,10 @@ async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 5, retry: 
             # asyncpg prepares every statement; after five runs PostgreSQL would switch to a generic plan that
             # knows neither the day nor which filters are NULL, and our set-based statements get plans
             # ten times slower. Planning each run costs milliseconds.
-            server_settings={"plan_cache_mode": "force_custom_plan"},
+            # JIT compilation off: it costs ~1 s for each run of a statement whose estimated cost crosses
+            # jit_above_cost (a day close over 100,000 loans: 2.7 s with it, 1.65 s without), and our
+            # statements are planned, hence compiled, anew on every run.
+            server_settings={"plan_cache_mode": "force_custom_plan", "jit": "off"},
         )
 
     if not retry:
