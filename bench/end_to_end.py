@@ -103,16 +103,16 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 group = consumer_group("snapshotter", topic, prefix)
                 await wait_caught_up(bootstrap, group, topic_name(topic, prefix), within=3600)
             ingested = time.perf_counter()
-            phases["ingest"] = {"until_s": round(ingested - started, 1), **await sampler.stop()}
+            phases["ingest"] = {"until_s": round(ingested - started, 1), **await sampler.stop(), **memory(services)}
             sampler.start()
             while await last_closed(url) != LAST_DAY:
                 await asyncio.sleep(0.5)
             closed = time.perf_counter()
-            phases["close"] = {"until_s": round(closed - started, 1), **await sampler.stop()}
+            phases["close"] = {"until_s": round(closed - started, 1), **await sampler.stop(), **memory(services)}
             sampler.start()
             await wait_converged(bootstrap, prefix, prefix, url, timeout=3600, every=1.0, report_every=60.0)
             finished = time.perf_counter()
-            phases["derive"] = {"until_s": round(finished - started, 1), **await sampler.stop()}
+            phases["derive"] = {"until_s": round(finished - started, 1), **await sampler.stop(), **memory(services)}
             total_s = finished - started
             result |= {"pipeline_s": round(total_s, 1), "pipeline_events_per_s": round(len(events) / total_s)}
             result["phases"] = phases
@@ -130,13 +130,16 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             result["gateway_latency"] = await gateway_latency.measure(
                 gateway.url, url, args.rates, args.seconds, gateway_pid=gateway.proc.pid if gateway.proc else None
             )
-            result["memory_at_end"] = {
-                name: memory_mib(s.proc.pid) for name, s in services.items() if s.proc is not None
-            }
+            result["memory_at_end"] = memory(services)["memory"]
         finally:
             await asyncio.gather(*(asyncio.to_thread(s.stop) for s in services.values()))
     result["at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     return result
+
+
+def memory(services: dict[str, ServiceProcess]) -> dict[str, dict[str, dict[str, float]]]:
+    """Each service's resident memory now and its peak so far (MiB)."""
+    return {"memory": {name: memory_mib(s.proc.pid) for name, s in services.items() if s.proc is not None}}
 
 
 async def counts(database_url: str) -> dict[str, int]:

@@ -3,7 +3,7 @@ a mix of the dashboard's reads at each rate in turn; p50/p90/p99 are measured fr
 moment. Run by bench.end_to_end against the read model of its 1M-event history, or on its own against a
 running gateway (e.g. after `make up`, which loads the demo):
 
-    uv run python -m bench.gateway_latency [--url http://127.0.0.1:8000] [--rates 50 100 200 400] [--seconds 20]
+    uv run python -m bench.gateway_latency [--url http://127.0.0.1:8000] [--rates 50 100 200 400 800 1600] [--seconds 20]
 
 Appends to bench/results/gateway_latency.jsonl.
 """
@@ -25,7 +25,7 @@ from shared.auth import Role, issue_token
 from shared.settings import get_settings
 
 RESULTS = Path(__file__).resolve().parent / "results" / "gateway_latency.jsonl"
-RATES = (50.0, 100.0, 200.0, 400.0)
+RATES = (50.0, 100.0, 200.0, 400.0, 800.0, 1600.0)
 
 
 async def dashboard_paths(database_url: str) -> list[str]:

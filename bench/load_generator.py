@@ -55,7 +55,10 @@ class Connection:
 
     async def get(self, path: str) -> int:
         self.writer.write(b"GET " + path.encode() + b" HTTP/1.1\r\n" + self.head)
-        status = int((await self.reader.readline()).split()[1])
+        status_line = await self.reader.readline()
+        if not status_line:
+            raise ConnectionResetError("closed by the server")
+        status = int(status_line.split()[1])
         length, chunked = 0, False
         while (line := await self.reader.readline()) not in (b"\r\n", b""):
             name, _, value = line.partition(b":")
@@ -80,27 +83,43 @@ async def run(url: str, token: str, paths: list[str], rate: float, seconds: floa
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     idle: list[Connection] = []
-    opened = 0
+    opened = stale = 0
     slots = asyncio.Semaphore(MAX_CONNECTIONS)
     latencies: dict[str, list[float]] = defaultdict(list)
     failures: Counter[str] = Counter()
 
-    async def one(path: str, scheduled: float) -> None:
-        nonlocal opened
-        async with slots:  # beyond MAX_CONNECTIONS in flight, a request waits here, and its latency grows
-            connection = idle.pop() if idle else None
+    async def request(path: str) -> int:
+        """GET on an idle connection, or a new one. An idle connection the server has closed meanwhile (its
+        keep-alive timeout) is dropped and the request sent again, as any HTTP client does for a GET."""
+        nonlocal opened, stale
+        while idle:
+            connection = idle.pop()
             try:
-                if connection is None:
-                    connection = await Connection.open(host, port, token)
-                    opened += 1
                 status = await connection.get(path)
+            except (ConnectionError, asyncio.IncompleteReadError):
+                connection.close()
+                stale += 1
+                continue
+            idle.append(connection)
+            return status
+        connection = await Connection.open(host, port, token)
+        opened += 1
+        try:
+            status = await connection.get(path)
+        except BaseException:
+            connection.close()
+            raise
+        idle.append(connection)
+        return status
+
+    async def one(path: str, scheduled: float) -> None:
+        async with slots:  # beyond MAX_CONNECTIONS in flight, a request waits here, and its latency grows
+            try:
+                status = await request(path)
                 if status != 200:
                     failures[str(status)] += 1
-                idle.append(connection)
             except (OSError, ValueError, IndexError, asyncio.IncompleteReadError) as exc:
                 failures[type(exc).__name__] += 1
-                if connection is not None:
-                    connection.close()
         latencies[path].append(time.perf_counter() - scheduled)
 
     cpu_before = resource.getrusage(resource.RUSAGE_SELF)
@@ -128,6 +147,7 @@ async def run(url: str, token: str, paths: list[str], rate: float, seconds: floa
         **summary(every),
         "failures": dict(failures),
         "connections": opened,
+        "stale_connections_replaced": stale,
         "generator_cpu_s": round(cpu, 1),
         "per_path": {path: summary(values) for path, values in latencies.items()},
     }

@@ -19,6 +19,7 @@ from pathlib import Path
 import asyncpg
 
 from bench.loans_ingest import bare_consumer
+from bench.proc import CpuSampler
 from bench.scratch import Scratch, scratch
 from shared.events.envelope import dumps, make_envelope
 from shared.kafka.producer import OutboundRecord, Producer
@@ -67,13 +68,14 @@ async def main() -> None:
     args = parser.parse_args()
     messages = events(args.clients, args.days)
     async with scratch() as space:
-        bare_seconds, pulse_seconds = await measure(space, messages, valuations=args.clients * args.days)
+        bare_seconds, pulse_seconds, cpu = await measure(space, messages, valuations=args.clients * args.days)
     result = {
         "clients": args.clients, "days": args.days, "events": len(messages),
         "pipeline_events_per_s": round(len(messages) / pulse_seconds),
         "bare_consumer_events_per_s": round(len(messages) / bare_seconds),
         "ratio": round(bare_seconds / pulse_seconds, 4),
         "pipeline_seconds": round(pulse_seconds, 1),
+        "cpu": cpu,
         "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }  # fmt: skip
     print(json.dumps(result))
@@ -82,8 +84,11 @@ async def main() -> None:
         out.write(json.dumps(result) + "\n")
 
 
-async def measure(space: Scratch, messages: list[tuple[str, bytes]], *, valuations: int) -> tuple[float, float]:
-    """Seconds for the bare consumer and for the pipeline to reach the all-clients aggregate of everything."""
+async def measure(
+    space: Scratch, messages: list[tuple[str, bytes]], *, valuations: int
+) -> tuple[float, float, dict[str, object]]:
+    """Seconds for the bare consumer and for the pipeline to reach the all-clients aggregate of everything, and
+    the CPU seconds of each process group meanwhile (bench/proc.py)."""
     settings = get_settings()
     prefix, url = space.prefix, space.database_url
     topic = topic_name(Topic.WEALTH_EVENTS, prefix)
@@ -99,6 +104,8 @@ async def measure(space: Scratch, messages: list[tuple[str, bytes]], *, valuatio
     services = [ServiceProcess(name, env, logs) for name in ("snapshotter", "returns", "aggregator")]
     for s in services:
         s.start()
+    sampler = CpuSampler({s.proc.pid: s.name for s in services if s.proc is not None})
+    sampler.start()
     started = time.perf_counter()
     conn = await asyncpg.connect(url)
     try:
@@ -111,11 +118,12 @@ async def measure(space: Scratch, messages: list[tuple[str, bytes]], *, valuatio
                 break
             await asyncio.sleep(0.5)
         pulse_seconds = time.perf_counter() - started
+        cpu = await sampler.stop()
     finally:
         await conn.close()
         for s in services:
             s.stop()
-    return bare_seconds, pulse_seconds
+    return bare_seconds, pulse_seconds, cpu
 
 
 if __name__ == "__main__":

@@ -26,7 +26,8 @@ def test_percentile_is_the_nearest_rank() -> None:
 
 @pytest.fixture
 async def slow_server() -> AsyncIterator[tuple[str, list[str]]]:
-    """HTTP/1.1 with keep-alive: every request answered after SERVICE_TIME s, 200, or 500 for /fail."""
+    """HTTP/1.1 with keep-alive: every request answered after SERVICE_TIME s, 200, or 500 for /fail; after
+    answering /once the server closes the connection, as a keep-alive timeout would, without saying so."""
     seen: list[str] = []
 
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -40,6 +41,8 @@ async def slow_server() -> AsyncIterator[tuple[str, list[str]]]:
                 status = b"500 Internal Server Error" if path == "/fail" else b"200 OK"
                 writer.write(b"HTTP/1.1 " + status + b"\r\nContent-Length: 2\r\n\r\nok")
                 await writer.drain()
+                if path == "/once":
+                    break
         finally:
             writer.close()
 
@@ -81,3 +84,13 @@ def test_proc_readings_of_this_process() -> None:
     memory = memory_mib(os.getpid())
     assert 1 < memory["rss_mib"] <= memory["peak_rss_mib"]
     assert cpu_seconds(2**22 + 1) is None  # no such process
+
+
+async def test_a_connection_the_server_closed_while_idle_is_replaced_not_counted_as_a_failure(
+    slow_server: tuple[str, list[str]],
+) -> None:
+    url, seen = slow_server
+    result = await run(url, "token", ["/once", "/a"], rate=20, seconds=1)
+    assert result["failures"] == {}
+    assert sorted(seen) == ["/a"] * 10 + ["/once"] * 10  # each request answered once
+    assert int(str(result["stale_connections_replaced"])) >= 1
