@@ -33,7 +33,7 @@ PARTS: dict[str, str] = {
 KNOWN_PARTS = ("loans", "wealth")
 ALL = "all"
 CHUNK = 5_000
-INGEST_TIMEOUT = 900.0  # seconds to wait for the snapshotter to take what was published
+INGEST_TIMEOUT = 900.0  # seconds to wait for each consumer group to take what was published
 INBOUND = (Topic.LOAN_EVENTS, Topic.WEALTH_EVENTS, Topic.CONTROL)
 
 
@@ -54,7 +54,7 @@ def register(subparsers: Any) -> None:
         "day before",
     )
     parser.add_argument(
-        "--no-wait", action="store_true", help="return once published, without waiting for the snapshotter"
+        "--no-wait", action="store_true", help="return once published, without waiting for the services to take it in"
     )
     parser.set_defaults(func=run)
 
@@ -112,9 +112,22 @@ def write_jsonl(envelopes: Sequence[dict[str, Any]], path: Path) -> int:
     return path.stat().st_size
 
 
+# Downstream of the snapshotter, in the order the read model is built: every service relays its output events
+# before it commits its input offsets, so a group caught up here means the next topic already holds all it
+# will get from that input.
+DERIVED: tuple[tuple[str, Topic], ...] = (
+    ("returns", Topic.SNAPSHOTS),
+    ("aggregator", Topic.SNAPSHOTS),
+    ("aggregator", Topic.RETURNS),
+    ("alerter", Topic.AGGREGATES),
+    ("aggregator", Topic.ALERTS),
+)
+
+
 async def publish(envelopes: Sequence[dict[str, Any]], *, wait: float = INGEST_TIMEOUT) -> Counter[str]:
-    """Publish the data events, then the control events, and wait (up to `wait` s) until the snapshotter has
-    taken all of them: the day close included, so the demo's snapshots exist when this returns.
+    """Publish the data events, then the control events, and wait (up to `wait` s per consumer group) until
+    the read model holds all of it: the snapshotter has taken everything, the day close included, and the
+    services after it have caught up, so the dashboard shows the whole demo when this returns.
 
     Publishing the close right behind its history is safe: the snapshotter holds a close back until the loan
     events published before it are ingested (services/snapshotter/handlers.py LOAN_INGEST)."""
@@ -130,18 +143,19 @@ async def publish(envelopes: Sequence[dict[str, Any]], *, wait: float = INGEST_T
             print(f"published {start + len(chunk)}/{len(data)}", flush=True)
         await producer.send_all(closes)
     if wait > 0:
-        await wait_for_snapshotter(settings.kafka_bootstrap_servers, settings.topic_prefix, records, wait)
+        prefix = settings.topic_prefix
+        published = [("snapshotter", Topic(t[len(prefix) :])) for t in sorted({r.topic for r in records})]
+        await wait_for_read_model(settings.kafka_bootstrap_servers, prefix, [*published, *DERIVED], wait)
     return Counter(r.topic for r in records)
 
 
-async def wait_for_snapshotter(bootstrap: str, prefix: str, records: Sequence[OutboundRecord], within: float) -> None:
-    for topic in sorted({r.topic for r in records}):
-        logical = Topic(topic[len(prefix) :])
-        group = consumer_group("snapshotter", logical, prefix)
-        print(f"waiting for the snapshotter to take {topic} …", flush=True)
-        lag = await wait_caught_up(bootstrap, group, topic, within=within)
+async def wait_for_read_model(bootstrap: str, prefix: str, groups: Sequence[tuple[str, Topic]], within: float) -> None:
+    for service, topic in groups:
+        name = topic_name(topic, prefix)
+        print(f"waiting for {service} to take {name} …", flush=True)
+        lag = await wait_caught_up(bootstrap, consumer_group(service, topic, prefix), name, within=within)
         if lag != 0:
-            print(f"the snapshotter has not caught up on {topic} (lag {lag}) within {within:.0f} s", file=sys.stderr)
+            print(f"{service} has not caught up on {name} (lag {lag}) within {within:.0f} s", file=sys.stderr)
 
 
 def run(args: argparse.Namespace) -> int:

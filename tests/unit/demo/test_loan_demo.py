@@ -557,7 +557,7 @@ def test_demo_publishes_in_order_under_the_contracts_keys(
     assert "wealth demo data not available yet" in captured.err  # `small_parts` lists the loans only
 
 
-def test_demo_waits_until_the_snapshotter_has_taken_everything_the_close_included(
+def test_demo_waits_until_the_read_model_holds_everything_the_close_included(
     small_parts: None, prefixed: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     FakeProducer.sent = []
@@ -570,9 +570,15 @@ def test_demo_waits_until_the_snapshotter_has_taken_everything_the_close_include
 
     monkeypatch.setattr(command, "wait_caught_up", caught_up)
     assert main(["demo", "--today", "2025-11-20"]) == 0
+    # The snapshotter's inputs, then each service after it in the order the read model is built.
     assert [(group, topic) for group, topic, _ in waits] == [
         ("demo-test.pulse.snapshotter.control", "demo-test.control"),
         ("demo-test.pulse.snapshotter.loan-events", "demo-test.loan-events"),
+        ("demo-test.pulse.returns.snapshots", "demo-test.snapshots"),
+        ("demo-test.pulse.aggregator.snapshots", "demo-test.snapshots"),
+        ("demo-test.pulse.aggregator.returns", "demo-test.returns"),
+        ("demo-test.pulse.alerter.aggregates", "demo-test.aggregates"),
+        ("demo-test.pulse.aggregator.alerts", "demo-test.alerts"),
     ]
     assert {sent for _, _, sent in waits} == {len(FakeProducer.sent)}  # after everything was published
     assert [r.topic for r in FakeProducer.sent[-1]] == ["demo-test.control"]  # the close last
