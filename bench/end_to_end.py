@@ -105,7 +105,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             ingested = time.perf_counter()
             phases["ingest"] = {"until_s": round(ingested - started, 1), **await sampler.stop(), **memory(services)}
             sampler.start()
+            deadline = time.monotonic() + 3600
             while await last_closed(url) != LAST_DAY:
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"the snapshotter did not close {LAST_DAY} within an hour")
                 await asyncio.sleep(0.5)
             closed = time.perf_counter()
             phases["close"] = {"until_s": round(closed - started, 1), **await sampler.stop(), **memory(services)}
