@@ -1,7 +1,9 @@
-"""A benchmark's own slice of the local stack: a throw-away database and topic prefix, dropped after."""
+"""A benchmark's own slice of the local stack: a throw-away database and topic prefix, dropped after, also
+when the benchmark is stopped with SIGTERM or Ctrl-C (both unwind through `scratch`'s `finally`)."""
 
 from __future__ import annotations
 
+import signal
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,6 +19,11 @@ from tests.support.kafka import create_topics, delete_topics
 class Scratch:
     database_url: str
     prefix: str  # topic prefix ("" when no topics were made)
+
+
+# SIGTERM (`kill`, a CI timeout) would end the process at once and leave the database, the topics and any
+# service processes behind; as KeyboardInterrupt it cancels the benchmark and runs the clean-ups.
+signal.signal(signal.SIGTERM, signal.default_int_handler)
 
 
 @asynccontextmanager
