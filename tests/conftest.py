@@ -16,7 +16,7 @@ from tests.support.kafka import Bus, create_topics, delete_topics
 from tests.support.processes import ServiceProcess
 from tests.support.receivers import receiver, smtp  # noqa: F401  # fixtures: a real SMTP server, a webhook receiver
 from tests.support.snapshotter import SnapshotterHarness, harness
-from tests.support.stack import Stack, start_stack
+from tests.support.stack import Stack, create_database, drop_database, start_stack
 
 
 @pytest.fixture(scope="session")
@@ -25,11 +25,6 @@ def stack() -> Iterator[Stack]:
     yield the_stack
     for container in containers:
         container.stop()  # type: ignore[attr-defined]
-
-
-def _with_database(url: str, database: str) -> str:
-    base, _, _ = url.rpartition("/")
-    return f"{base}/{database}"
 
 
 @dataclass
@@ -72,16 +67,12 @@ async def world(stack: Stack, tmp_path: Path) -> AsyncIterator[World]:
     suffix = uuid.uuid4().hex[:10]
     prefix = f"t{suffix}-"
     database = f"pulse_t{suffix}"
-    admin = await asyncpg.connect(stack.database_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{database}"')
-    finally:
-        await admin.close()
+    url = await create_database(stack.database_url, database)
     await create_topics(stack.kafka_bootstrap, prefix)
     the_world = World(
         stack,
         prefix,
-        _with_database(stack.database_url, database),
+        url,
         Bus(stack.kafka_bootstrap, prefix),
         tmp_path,
     )
@@ -92,11 +83,7 @@ async def world(stack: Stack, tmp_path: Path) -> AsyncIterator[World]:
             process.stop()
         await the_world.bus.close()
         await delete_topics(stack.kafka_bootstrap, prefix)
-        admin = await asyncpg.connect(stack.database_url)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-        finally:
-            await admin.close()
+        await drop_database(stack.database_url, database)
 
 
 BookFactory = Callable[[], Awaitable[SnapshotterHarness]]
@@ -106,23 +93,17 @@ BookFactory = Callable[[], Awaitable[SnapshotterHarness]]
 async def new_book(stack: Stack) -> AsyncIterator[BookFactory]:
     """Makes fresh databases, each holding only the snapshotter's schema."""
     made: list[tuple[str, asyncpg.Pool]] = []
-    base = stack.database_url.rpartition("/")[0]
 
     async def make() -> SnapshotterHarness:
         name = f"pulse_l{uuid.uuid4().hex[:10]}"
-        admin = await asyncpg.connect(stack.database_url)
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        await admin.close()
-        the_harness, pool = await harness(f"{base}/{name}")
+        the_harness, pool = await harness(await create_database(stack.database_url, name))
         made.append((name, pool))
         return the_harness
 
     yield make
     for name, pool in made:
         await pool.close()
-        admin = await asyncpg.connect(stack.database_url)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+        await drop_database(stack.database_url, name)
 
 
 @pytest.fixture

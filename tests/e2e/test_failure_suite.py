@@ -63,6 +63,7 @@ from tests.support.chaos import (
 from tests.support.kafka import Received, eventually
 from tests.support.processes import ServiceProcess
 from tests.support.receivers import Inbox, Receiver
+from tests.support.stack import create_database, drop_database
 
 pytestmark = pytest.mark.e2e
 
@@ -385,13 +386,8 @@ async def test_faults_change_nothing_and_a_replay_reproduces_the_read_model(
 
     # -- run B: a replay of every topic from offset 0 into empty stores, undisturbed ----------------------------
     database_b = f"{world.database_url.rpartition('/')[2]}_b"
-    url_b = f"{world.database_url.rpartition('/')[0]}/{database_b}"
+    url_b = await create_database(stack.database_url, database_b)
     group_prefix_b = f"replay-{uuid.uuid4().hex[:8]}-"
-    admin = await asyncpg.connect(stack.database_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{database_b}"')
-    finally:
-        await admin.close()
     b: list[ServiceProcess] = []
     try:
         # B notifies a receiver pair of its own rather than nobody: A's receivers see A's deliveries only (what (c)
@@ -420,11 +416,7 @@ async def test_faults_change_nothing_and_a_replay_reproduces_the_read_model(
         dead = await dead_letter_count(bootstrap, prefix)
     finally:
         await stop_all(b)
-        admin = await asyncpg.connect(stack.database_url)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{database_b}" WITH (FORCE)')
-        finally:
-            await admin.close()
+        await drop_database(stack.database_url, database_b)
 
     # -- the report ----------------------------------------------------------------------------------------------
     timings["total"] = time.monotonic() - began

@@ -26,7 +26,7 @@ from shared.events.registry import parse_event
 from shared.kafka.deadletter import InboundRecord
 from shared.kafka.pipeline import Batch, Incoming
 from shared.topics import Topic
-from tests.support.stack import Stack
+from tests.support.stack import Stack, create_database, drop_database
 
 pytestmark = pytest.mark.integration
 
@@ -128,26 +128,13 @@ async def apply(pool: asyncpg.Pool, envelopes: Sequence[dict[str, Any]]) -> None
 async def aggregator_database(stack: Stack) -> tuple[str, str]:
     """A new database holding the aggregator's schema: (its name, its URL)."""
     name = f"pulse_ta{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(stack.database_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    url = f"{stack.database_url.rpartition('/')[0]}/{name}"
+    url = await create_database(stack.database_url, name)
     pool = await db.create_pool(url, retry=False)
     try:
         await db.migrate(pool, "aggregator", MIGRATIONS)
     finally:
         await pool.close()
     return name, url
-
-
-async def drop_database(stack: Stack, name: str) -> None:
-    admin = await asyncpg.connect(stack.database_url)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
 
 
 @pytest.fixture(scope="module")
@@ -158,7 +145,7 @@ async def pool(stack: Stack) -> AsyncIterator[asyncpg.Pool]:
         yield the_pool
     finally:
         await the_pool.close()
-        await drop_database(stack, name)
+        await drop_database(stack.database_url, name)
 
 
 async def state(pool: asyncpg.Pool, alert_id: str) -> dict[str, Any] | None:

@@ -31,12 +31,11 @@ from tests.integration.test_alerts_read_model import (
     acknowledged,
     aggregator_database,
     apply,
-    drop_database,
     raised,
     resolved,
 )
 from tests.support.kafka import Received
-from tests.support.stack import Stack
+from tests.support.stack import Stack, drop_database
 
 pytestmark = pytest.mark.integration
 
@@ -208,7 +207,7 @@ async def client(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
         ):
             yield http
     finally:
-        await drop_database(stack, name)
+        await drop_database(stack.database_url, name)
 
 
 def exact(response: httpx.Response) -> Any:

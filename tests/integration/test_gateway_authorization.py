@@ -24,7 +24,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import jwt
 import pytest
@@ -34,7 +33,7 @@ from shared.auth import Role, issue_token
 from shared.db import Connection, create_pool, migrate
 from shared.settings import Settings
 from tests.support.kafka import create_topics, delete_topics
-from tests.support.stack import Stack
+from tests.support.stack import Stack, scratch_database
 
 pytestmark = pytest.mark.integration
 
@@ -218,14 +217,7 @@ async def seed_read_model(conn: Connection) -> None:
 @asynccontextmanager
 async def read_model_database(stack: Stack) -> AsyncIterator[str]:
     """A new database holding the aggregator's schema and `seed_read_model`'s rows: its URL."""
-    name = f"pulse_tgz{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(stack.database_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    url = f"{stack.database_url.rpartition('/')[0]}/{name}"
-    try:
+    async with scratch_database(stack.database_url, "pulse_tgz") as url:
         pool = await create_pool(url, retry=False)
         try:
             await migrate(pool, "aggregator", MIGRATIONS)
@@ -234,12 +226,6 @@ async def read_model_database(stack: Stack) -> AsyncIterator[str]:
         finally:
             await pool.close()
         yield url
-    finally:
-        admin = await asyncpg.connect(stack.database_url)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
 
 
 @asynccontextmanager

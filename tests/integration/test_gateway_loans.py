@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import uuid
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 
@@ -27,7 +25,7 @@ from shared.events.envelope import make_envelope, parse_envelope
 from shared.settings import Settings
 from shared.topics import Topic
 from tests.conftest import World
-from tests.support.stack import Stack
+from tests.support.stack import Stack, scratch_database
 
 pytestmark = pytest.mark.integration
 
@@ -193,11 +191,6 @@ async def seed(conn: Connection, rows: list[dict[str, Any]]) -> None:
     )
 
 
-def _with_database(url: str, database: str) -> str:
-    base, _, _ = url.rpartition("/")
-    return f"{base}/{database}"
-
-
 def settings_for(database_url: str, *, kafka: str = CLOSED, prefix: str = "") -> Settings:
     return Settings(
         database_url=database_url,
@@ -210,14 +203,7 @@ def settings_for(database_url: str, *, kafka: str = CLOSED, prefix: str = "") ->
 @pytest.fixture(scope="module")
 async def client(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
     """A gateway over a database holding the aggregator's schema and `ROWS` (shared by the read tests)."""
-    database = f"pulse_tgw{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(stack.database_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{database}"')
-    finally:
-        await admin.close()
-    url = _with_database(stack.database_url, database)
-    try:
+    async with scratch_database(stack.database_url, "pulse_tgw") as url:
         pool = await create_pool(url, retry=False)
         try:
             await migrate(pool, "aggregator", MIGRATIONS)
@@ -231,12 +217,6 @@ async def client(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
             httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://gateway") as http,
         ):
             yield http
-    finally:
-        admin = await asyncpg.connect(stack.database_url)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-        finally:
-            await admin.close()
 
 
 def exact(response: httpx.Response) -> Any:

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 
@@ -24,7 +22,7 @@ from services.gateway.routes.wealth import HISTORY_FIELDS, SUMMARY_FIELDS
 from shared.auth import Role, issue_token
 from shared.db import Connection, create_pool, migrate
 from shared.settings import Settings
-from tests.support.stack import Stack
+from tests.support.stack import Stack, scratch_database
 
 pytestmark = pytest.mark.integration
 
@@ -268,32 +266,8 @@ async def seed(conn: Connection) -> None:
     )
 
 
-def _with_database(url: str, database: str) -> str:
-    base, _, _ = url.rpartition("/")
-    return f"{base}/{database}"
-
-
 def settings_for(database_url: str) -> Settings:
     return Settings(database_url=database_url, kafka_bootstrap_servers=CLOSED, jwt_secret=SECRET)
-
-
-@asynccontextmanager
-async def scratch_database(stack: Stack) -> AsyncIterator[str]:
-    """The URL of a fresh, empty database, dropped afterwards."""
-    database = f"pulse_tgww{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(stack.database_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{database}"')
-    finally:
-        await admin.close()
-    try:
-        yield _with_database(stack.database_url, database)
-    finally:
-        admin = await asyncpg.connect(stack.database_url)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-        finally:
-            await admin.close()
 
 
 @asynccontextmanager
@@ -309,7 +283,7 @@ async def gateway(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture(scope="module")
 async def client(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
     """A gateway over a database holding the aggregator's schema and the rows above (shared by the tests)."""
-    async with scratch_database(stack) as url:
+    async with scratch_database(stack.database_url, "pulse_tgww") as url:
         pool = await create_pool(url, retry=False)
         try:
             await migrate(pool, "aggregator", MIGRATIONS)
@@ -585,7 +559,10 @@ async def test_history_unknown_client_is_404_even_for_a_range(client: httpx.Asyn
 
 
 async def test_missing_read_model_is_503_not_500(stack: Stack) -> None:
-    async with scratch_database(stack) as url, gateway(url) as http:  # the aggregator never ran
+    async with (
+        scratch_database(stack.database_url, "pulse_tgww") as url,
+        gateway(url) as http,
+    ):  # the aggregator never ran
         for path in ("/v1/wealth/summary", "/v1/wealth/summary?client=C1", "/v1/wealth/clients/C1/history"):
             assert_error(await http.get(path, headers=auth(ADMIN)), 503, "unavailable")
         # Authorisation is still checked first.

@@ -8,8 +8,13 @@ import os
 import shutil
 import socket
 import subprocess
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+import asyncpg
 
 ROOT = Path(__file__).resolve().parents[2]
 NATIVE_KAFKA = "127.0.0.1:9092"
@@ -49,6 +54,40 @@ class Stack:
             self._pg_container.get_wrapped_container().start()  # type: ignore[attr-defined]
         else:
             _run(ROOT / "deploy/local/postgres.sh", "start")
+
+
+def database_url(server_url: str, name: str) -> str:
+    """The URL of database `name` on the server that `server_url` (any of its databases) points at."""
+    return f"{server_url.rpartition('/')[0]}/{name}"
+
+
+async def create_database(server_url: str, name: str) -> str:
+    """Create database `name` on the server of `server_url`; its URL."""
+    admin = await asyncpg.connect(server_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    return database_url(server_url, name)
+
+
+async def drop_database(server_url: str, name: str) -> None:
+    admin = await asyncpg.connect(server_url)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@asynccontextmanager
+async def scratch_database(server_url: str, prefix: str) -> AsyncIterator[str]:
+    """The URL of a new, empty database named `prefix` + a random suffix, dropped afterwards."""
+    name = f"{prefix}{uuid.uuid4().hex[:10]}"
+    url = await create_database(server_url, name)
+    try:
+        yield url
+    finally:
+        await drop_database(server_url, name)
 
 
 def _run(script: Path, *args: str) -> None:
