@@ -61,22 +61,22 @@ def database_url(server_url: str, name: str) -> str:
     return f"{server_url.rpartition('/')[0]}/{name}"
 
 
-async def create_database(server_url: str, name: str) -> str:
-    """Create database `name` on the server of `server_url`; its URL."""
+async def _execute(server_url: str, statement: str) -> None:
     admin = await asyncpg.connect(server_url)
     try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
+        await admin.execute(statement)
     finally:
         await admin.close()
+
+
+async def create_database(server_url: str, name: str) -> str:
+    """Create database `name` on the server of `server_url`; its URL."""
+    await _execute(server_url, f'CREATE DATABASE "{name}"')
     return database_url(server_url, name)
 
 
 async def drop_database(server_url: str, name: str) -> None:
-    admin = await asyncpg.connect(server_url)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    await _execute(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @asynccontextmanager
