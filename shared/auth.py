@@ -1,7 +1,7 @@
-"""Tokens, roles and scope authorisation (CONTRACT §4), shared by the gateway and the `pulse` CLI.
+"""Tokens, roles and loans scopes (CONTRACT §4), shared by the gateway and the `pulse` CLI.
 
-No web framework here: the gateway turns `InvalidToken` into a 401 and a `False` from the
-`can_*` helpers into a 403; the CLI only issues tokens.
+No web framework here: the gateway turns `InvalidToken` into a 401 and decides who may read what with
+its access policy (`services/gateway/access.py`); the CLI only issues tokens.
 
 Tokens are HS256 JWTs carrying `sub`, `role`, `exp` and the scope claim of the role:
 `branch_id` (team_leader), `officer_id` (loan_officer) or `client_id` (client).
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Literal, Self
@@ -23,8 +22,6 @@ from shared.events.types import IDENTIFIER_PATTERN, Identifier
 
 ALGORITHM = "HS256"
 DEFAULT_TTL = dt.timedelta(hours=12)
-ALL_CLIENTS = "ALL"
-"""The wealth filter meaning every client (`GET /v1/wealth/summary?client=ALL`)."""
 
 _REQUIRED_CLAIMS = ["exp", "sub", "role"]
 _IDENTIFIER_RE = re.compile(IDENTIFIER_PATTERN)
@@ -180,75 +177,3 @@ def parse_loans_scope(text: str) -> LoansScope:
     if not _IDENTIFIER_RE.fullmatch(ident):
         raise ValueError(f"invalid scope {text!r}: bad {kind} id")
     return LoansScope("branch" if kind == "branch" else "officer", ident)
-
-
-OfficerBranch = Callable[[str], str | None] | Mapping[str, str]
-
-
-def _branch_of(officer_branch: OfficerBranch | None, officer_id: str) -> str | None:
-    if officer_branch is None:
-        return None
-    if isinstance(officer_branch, Mapping):
-        return officer_branch.get(officer_id)
-    return officer_branch(officer_id)
-
-
-def can_read_loans_scope(
-    claims: Claims,
-    scope: LoansScope | str,
-    officer_branch: OfficerBranch | None = None,
-) -> bool:
-    """May the caller read this loans (or alerts) scope?
-
-    - admin: everything;
-    - team_leader: `branch:<own>` and `officer:<id>` for officers whose branch (per `officer_branch`,
-      a callable or mapping officer_id → branch_id) is its own; without a mapping, no officer scope;
-    - loan_officer: `officer:<own>` only;
-    - client: nothing.
-
-    A scope given as text is parsed with `parse_loans_scope` (so bad syntax raises `ValueError`).
-    """
-    if isinstance(scope, str):
-        scope = parse_loans_scope(scope)
-    match claims.role:
-        case Role.ADMIN:
-            return True
-        case Role.TEAM_LEADER:
-            if claims.branch_id is None:
-                return False
-            if scope.kind == "branch":
-                return scope.id == claims.branch_id
-            if scope.kind == "officer" and scope.id is not None:
-                return _branch_of(officer_branch, scope.id) == claims.branch_id
-            return False
-        case Role.LOAN_OFFICER:
-            return claims.officer_id is not None and scope == LoansScope("officer", claims.officer_id)
-        case _:
-            return False
-
-
-def default_loans_scope(claims: Claims) -> LoansScope | None:
-    """The widest loans scope the caller may read (`None` for clients)."""
-    match claims.role:
-        case Role.ADMIN:
-            return LoansScope("all")
-        case Role.TEAM_LEADER if claims.branch_id is not None:
-            return LoansScope("branch", claims.branch_id)
-        case Role.LOAN_OFFICER if claims.officer_id is not None:
-            return LoansScope("officer", claims.officer_id)
-        case _:
-            return None
-
-
-def can_read_wealth_client(claims: Claims, client: str) -> bool:
-    """Admin may read any client and `ALL`; a client only its own id; other roles nothing."""
-    if claims.role is Role.ADMIN:
-        return True
-    if claims.role is Role.CLIENT:
-        return client != ALL_CLIENTS and claims.client_id is not None and client == claims.client_id
-    return False
-
-
-def can_request_snapshots(claims: Claims) -> bool:
-    """Only admins may request (re)generation of snapshots."""
-    return claims.role is Role.ADMIN

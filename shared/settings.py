@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     alerter_port: int = 9104
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8000
+    # Where people reach the gateway (e.g. https://pulse.example.com behind a proxy): the origin the pages'
+    # state changes must come from, and the base of `pulse token --url`. Default: http://<host>:<port>.
+    gateway_public_url: str | None = None
     http_host: str = "127.0.0.1"
 
     # Snapshotter schedule: at `close_time` in `timezone` the previous day is closed.

@@ -7,7 +7,9 @@ Endpoints get a connection with::
     async with db.acquire() as conn:  # db: Database = Depends(get_database)
         rows = await conn.fetch(...)
 
-which raises `ApiError(503, "unavailable")` if the database cannot be reached.
+which raises `ApiError(503, "unavailable")` if the database cannot be reached. Reads of the aggregator's
+read model use `db.read_model("loans")` instead, which also answers 503 while the aggregator has not
+created its tables yet.
 """
 
 from __future__ import annotations
@@ -145,6 +147,15 @@ class Database:
             raise unavailable("database unavailable") from exc
         finally:
             await pool.release(conn)
+
+    @asynccontextmanager
+    async def read_model(self, area: str) -> AsyncIterator[PoolConnectionProxy[Record]]:
+        """`acquire()` for reading the aggregator's read model: 503 if its tables do not exist yet."""
+        async with self.acquire() as conn:
+            try:
+                yield conn
+            except (asyncpg.exceptions.UndefinedTableError, asyncpg.exceptions.InvalidSchemaNameError) as exc:
+                raise unavailable(f"the {area} read model is not available yet") from exc
 
     async def close(self) -> None:
         async with self._lock:

@@ -18,8 +18,8 @@ import httpx
 import pytest
 
 from services.gateway.app import create_app
+from services.gateway.presenters.alerts import ITEM_FIELDS
 from services.gateway.publisher import Publisher
-from services.gateway.routes.alerts import ITEM_FIELDS
 from shared import db
 from shared.auth import Role, issue_token
 from shared.events.envelope import make_envelope, parse_envelope

@@ -17,8 +17,8 @@ import httpx
 import pytest
 
 from services.gateway.app import create_app
+from services.gateway.presenters.loans import SUMMARY_FIELDS
 from services.gateway.publisher import Publisher
-from services.gateway.routes.loans import SUMMARY_FIELDS
 from shared.auth import Role, issue_token
 from shared.db import Connection, create_pool, migrate
 from shared.events.envelope import make_envelope, parse_envelope

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from services.gateway.app import create_app
-from services.gateway.routes.wealth import HISTORY_FIELDS, SUMMARY_FIELDS
+from services.gateway.presenters.wealth import HISTORY_FIELDS, SUMMARY_FIELDS
 from shared.auth import Role, issue_token
 from shared.db import Connection, create_pool, migrate
 from shared.settings import Settings

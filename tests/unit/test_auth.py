@@ -1,4 +1,5 @@
-"""shared.auth: tokens, claims validation and scope authorisation (CONTRACT §4)."""
+"""shared.auth: tokens, claims validation and scope syntax (CONTRACT §4). Who may read which scope is the
+gateway's access policy: tests/unit/gateway/test_access.py."""
 
 from __future__ import annotations
 
@@ -12,15 +13,10 @@ import pytest
 from pydantic import ValidationError
 
 from shared.auth import (
-    ALL_CLIENTS,
     Claims,
     InvalidToken,
     LoansScope,
     Role,
-    can_read_loans_scope,
-    can_read_wealth_client,
-    can_request_snapshots,
-    default_loans_scope,
     issue_token,
     parse_loans_scope,
     verify_token,
@@ -31,19 +27,6 @@ pytestmark = pytest.mark.unit
 SECRET = "unit-test-secret-" + "0123456789abcdef" * 4  # >= 64 bytes: HS512 (test) wants that
 OTHER_SECRET = "another-secret-0123456789abcdef-0123456789ab"
 FUTURE = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
-
-
-def _claims(role: Role, **scope: str) -> Claims:
-    return Claims(sub=f"{role.value}-user", role=role, exp=FUTURE, **scope)
-
-
-ADMIN = _claims(Role.ADMIN)
-LEADER_B1 = _claims(Role.TEAM_LEADER, branch_id="B1")
-OFFICER_O1 = _claims(Role.LOAN_OFFICER, officer_id="O1")
-CLIENT_C1 = _claims(Role.CLIENT, client_id="C1")
-
-# O1 and O2 work in branch B1, O3 in B2; O9 is unknown.
-OFFICER_BRANCHES = {"O1": "B1", "O2": "B1", "O3": "B2"}
 
 
 def _b64(obj: dict[str, Any]) -> str:
@@ -249,80 +232,3 @@ def test_parse_loans_scope(text: str, expected: LoansScope) -> None:
 def test_parse_loans_scope_rejects_bad_syntax(text: str) -> None:
     with pytest.raises(ValueError, match="invalid scope"):
         parse_loans_scope(text)
-
-
-@pytest.mark.parametrize(
-    ("claims", "scope", "allowed"),
-    [
-        (ADMIN, "all", True),
-        (ADMIN, "branch:B1", True),
-        (ADMIN, "branch:B-unknown", True),
-        (ADMIN, "officer:O3", True),
-        (LEADER_B1, "branch:B1", True),
-        (LEADER_B1, "officer:O1", True),
-        (LEADER_B1, "officer:O2", True),
-        (LEADER_B1, "all", False),
-        (LEADER_B1, "branch:B2", False),
-        (LEADER_B1, "officer:O3", False),  # an officer of another branch
-        (LEADER_B1, "officer:O9", False),  # an unknown officer
-        (OFFICER_O1, "officer:O1", True),
-        (OFFICER_O1, "officer:O2", False),  # a colleague in the same branch
-        (OFFICER_O1, "branch:B1", False),  # their own branch
-        (OFFICER_O1, "all", False),
-        (CLIENT_C1, "all", False),
-        (CLIENT_C1, "branch:B1", False),
-        (CLIENT_C1, "officer:O1", False),
-    ],
-)
-def test_can_read_loans_scope(claims: Claims, scope: str, allowed: bool) -> None:
-    assert can_read_loans_scope(claims, scope, OFFICER_BRANCHES) is allowed
-    assert can_read_loans_scope(claims, parse_loans_scope(scope), OFFICER_BRANCHES.get) is allowed
-
-
-def test_team_leader_officer_scope_needs_the_mapping() -> None:
-    assert can_read_loans_scope(LEADER_B1, "officer:O1") is False
-    assert can_read_loans_scope(LEADER_B1, "branch:B1") is True
-
-
-def test_can_read_loans_scope_rejects_bad_scope_text() -> None:
-    with pytest.raises(ValueError, match="invalid scope"):
-        can_read_loans_scope(ADMIN, "everything")
-
-
-def test_default_loans_scope() -> None:
-    assert default_loans_scope(ADMIN) == LoansScope("all")
-    assert default_loans_scope(LEADER_B1) == LoansScope("branch", "B1")
-    assert default_loans_scope(OFFICER_O1) == LoansScope("officer", "O1")
-    assert default_loans_scope(CLIENT_C1) is None
-
-
-@pytest.mark.parametrize(
-    ("claims", "client", "allowed"),
-    [
-        (ADMIN, ALL_CLIENTS, True),
-        (ADMIN, "C1", True),
-        (ADMIN, "C2", True),
-        (CLIENT_C1, "C1", True),
-        (CLIENT_C1, "C2", False),
-        (CLIENT_C1, ALL_CLIENTS, False),
-        (CLIENT_C1, "c1", False),
-        (LEADER_B1, "C1", False),
-        (LEADER_B1, ALL_CLIENTS, False),
-        (OFFICER_O1, "C1", False),
-        (OFFICER_O1, ALL_CLIENTS, False),
-    ],
-)
-def test_can_read_wealth_client(claims: Claims, client: str, allowed: bool) -> None:
-    assert can_read_wealth_client(claims, client) is allowed
-
-
-def test_a_client_called_all_cannot_read_every_client() -> None:
-    sneaky = _claims(Role.CLIENT, client_id="ALL")
-    assert can_read_wealth_client(sneaky, ALL_CLIENTS) is False
-
-
-@pytest.mark.parametrize(
-    ("claims", "allowed"), [(ADMIN, True), (LEADER_B1, False), (OFFICER_O1, False), (CLIENT_C1, False)]
-)
-def test_can_request_snapshots(claims: Claims, allowed: bool) -> None:
-    assert can_request_snapshots(claims) is allowed

@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from services.gateway.security import CurrentClaims
-from shared.auth import ALL_CLIENTS, Role, can_request_snapshots, default_loans_scope
+from services.gateway.access import Access
+from shared.auth import Role
 
 router = APIRouter(prefix="/v1", tags=["session"])
 
@@ -32,18 +32,17 @@ class WhoAmI(BaseModel):
 
 @router.get("/whoami")
 async def whoami(
-    claims: CurrentClaims,
+    access: Access,
     verbose: Annotated[bool, Query(description="Also describe what the caller may read.")] = False,
 ) -> WhoAmI:
     """The caller's claims (role, subject, scope ids); with `verbose=true` also its permissions."""
+    claims = access.claims
     permissions = None
     if verbose:
-        loans = default_loans_scope(claims)
-        wealth = ALL_CLIENTS if claims.role is Role.ADMIN else claims.client_id
         permissions = Permissions(
-            loans_scope=str(loans) if loans is not None else None,
-            wealth_client=wealth,
-            request_snapshots=can_request_snapshots(claims),
+            loans_scope=str(access.reach) if access.reach is not None else None,
+            wealth_client=access.wealth_home(),
+            request_snapshots=access.may_request_snapshots,
         )
     return WhoAmI(
         sub=claims.sub,

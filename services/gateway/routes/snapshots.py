@@ -12,18 +12,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
 
+from services.gateway import commands
+from services.gateway.access import Access
 from services.gateway.errors import ErrorBody, invalid_parameters
 from services.gateway.publisher import Publisher, get_publisher
-from services.gateway.security import AdminClaims
-from shared.events.control import SnapshotRequested
-from shared.events.envelope import Rejected, describe, make_envelope
+from shared.events.envelope import describe
 from shared.events.types import BusinessDate, Identifier
-from shared.topics import Topic
 
 router = APIRouter(prefix="/v1/snapshots", tags=["snapshots"])
-
-EVENT_TYPE = "snapshot.requested"
-SOURCE = "gateway"
 
 
 class SnapshotRequestBody(BaseModel):
@@ -73,24 +69,11 @@ async def _read_body(request: Request) -> SnapshotRequestBody:
 )
 async def request_snapshots(
     request: Request,
-    claims: AdminClaims,
+    access: Access,
     publisher: Annotated[Publisher, Depends(get_publisher)],
 ) -> SnapshotRequestAccepted:
     """Publish `snapshot.requested` on `control` (admins only)."""
+    access.require_snapshot_requests()
     body = await _read_body(request)
-    raw = {
-        "business_date": body.business_date,
-        "officer_id": body.officer_id,
-        "force": body.force,
-        "requested_by": claims.sub,
-    }
-    try:
-        event = SnapshotRequested.model_validate(raw)
-    except ValidationError as exc:
-        raise invalid_parameters(describe(exc)) from exc
-    except Rejected as exc:
-        raise invalid_parameters(exc.message) from exc
-    data = event.model_dump(mode="json", exclude_none=True)
-    envelope = make_envelope(EVENT_TYPE, data, source=SOURCE)
-    await publisher.publish_event(Topic.CONTROL, data["business_date"], envelope)
-    return SnapshotRequestAccepted(event_id=envelope["event_id"])
+    event_id = await commands.request_snapshots(access, publisher, body.business_date, body.officer_id, body.force)
+    return SnapshotRequestAccepted(event_id=event_id)

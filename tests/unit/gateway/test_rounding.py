@@ -11,6 +11,14 @@ import pytest
 from fastapi.testclient import TestClient
 
 from services.gateway.app import create_app
+from services.gateway.presenters.loans import (
+    ROUNDING,
+    SUMMARY_FIELDS,
+    LoanSummary,
+    officer_payload,
+    summaries_csv,
+    summary_payload,
+)
 from services.gateway.rounding import (
     DecimalJSONResponse,
     decimal_text,
@@ -19,14 +27,6 @@ from services.gateway.rounding import (
     round_money,
     round_percent,
     round_score,
-)
-from services.gateway.routes.loans import (
-    ROUNDING,
-    SUMMARY_FIELDS,
-    LoanSummary,
-    officer_payload,
-    summaries_csv,
-    summary_payload,
 )
 from shared.settings import Settings
 

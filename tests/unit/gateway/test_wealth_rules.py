@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from services.gateway.rounding import render_json
-from services.gateway.routes.wealth import (
+from services.gateway.presenters.wealth import (
     SUMMARY_FIELDS,
     WealthSummary,
     all_summary_payload,
@@ -19,6 +18,7 @@ from services.gateway.routes.wealth import (
     history_payload,
     weighted_percent,
 )
+from services.gateway.rounding import render_json
 
 pytestmark = pytest.mark.unit
 
