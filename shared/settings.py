@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     # Where people reach the gateway (e.g. https://pulse.example.com behind a proxy): the origin the pages'
     # state changes must come from, and the base of `pulse token --url`. Default: http://<host>:<port>.
     gateway_public_url: str | None = None
+    # Where the pages' browser libraries were installed by `npm ci` (default: the repository's node_modules).
+    node_modules_dir: str | None = None
     http_host: str = "127.0.0.1"
 
     # Snapshotter schedule: at `close_time` in `timezone` the previous day is closed.

@@ -1,17 +1,21 @@
-"""The gateway application: `create_app(settings)` (CONTRACT §4).
+"""The gateway application: `create_app(settings)` (CONTRACT §4, §6). Wiring only: the dependencies (the
+database pool, the Kafka publisher, the live feed, the pages' assets) are built here and kept on
+`app.state`, where the routes' dependencies find them.
 
-Unauthenticated: `/healthz`, `/readyz`, `/metrics` (and the OpenAPI document and its UIs).
-Everything in `services.gateway.routes.ROUTERS` is behind the bearer-auth dependency.
+Unauthenticated: `/healthz`, `/readyz`, `/metrics` (and the OpenAPI document and its UIs), `/static/*`, the
+sign-in form. Everything in `services.gateway.routes.ROUTERS` (the JSON API) is behind the bearer-or-session
+dependency; every page in `services.gateway.pages.ROUTERS` behind the session (else a redirect to sign in).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Literal
 
-from fastapi import Depends, FastAPI, Response
-from fastapi.responses import JSONResponse
+from fastapi import Depends, FastAPI, Request, Response
+from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel
 
 from services.gateway import __version__
@@ -23,7 +27,12 @@ from services.gateway.errors import (
     error_response,
     install_error_handlers,
 )
+from services.gateway.live import LiveFeed
 from services.gateway.metrics import CONTENT_TYPE_LATEST, GatewayMetrics, MetricsMiddleware
+from services.gateway.pages import ROUTERS as PAGE_ROUTERS
+from services.gateway.pages.assets import Assets
+from services.gateway.pages.errors import html_errors
+from services.gateway.pages.session import SignInRequired, TokenSignInMiddleware, signin_url
 from services.gateway.publisher import Publisher
 from services.gateway.routes import ROUTERS
 from services.gateway.security import current_claims
@@ -46,13 +55,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     metrics = GatewayMetrics()
     metrics.bind_pool(db.size, db.in_use)
     publisher = Publisher(settings.kafka_bootstrap_servers, prefix=settings.topic_prefix)  # started lazily
+    live = LiveFeed(settings.database_url)
+    assets = Assets(Path(settings.node_modules_dir) if settings.node_modules_dir else None)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await db.connect()  # a database that is down is logged, not fatal: /readyz says 503 until it is up
+        await live.start()  # likewise: it keeps trying to listen
         try:
             yield
         finally:
+            await live.close()
             await publisher.close()
             await db.close()
 
@@ -66,8 +79,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.db = db
     app.state.metrics = metrics
     app.state.publisher = publisher
+    app.state.live = live
+    app.state.assets = assets
 
-    install_error_handlers(app)
+    install_error_handlers(app, html=html_errors)
+    app.add_exception_handler(SignInRequired, _sign_in)
+    app.add_middleware(TokenSignInMiddleware)  # before any route (or log) sees a token in a page's query
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(CatchAllMiddleware)  # added last = outermost
 
@@ -106,5 +123,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     authenticated = [Depends(current_claims)]
     for router in ROUTERS:
         app.include_router(router, dependencies=authenticated, responses=ERROR_RESPONSES)
+    for router in PAGE_ROUTERS:
+        app.include_router(router)
 
     return app
+
+
+async def _sign_in(request: Request, exc: Exception) -> Response:
+    """A page without a session: 303 to the sign-in form; an htmx request (a page's live region, whose
+    session expired) is told to load the sign-in page as a whole (`HX-Redirect`)."""
+    assert isinstance(exc, SignInRequired)
+    target = signin_url(exc.next_url, "expired" if request.cookies else None)
+    if request.headers.get("hx-request") == "true":
+        return Response(status_code=401, headers={"HX-Redirect": target})
+    return RedirectResponse(target, 303)

@@ -9,12 +9,12 @@ to that body. An unexpected exception is logged and answered with a 500 that lea
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -124,6 +124,10 @@ def error_response(
     )
 
 
+HtmlErrors = Callable[[Request, int, str, str], Response | None]
+"""Renders an error as a page for a request that wants one (None: answer with the JSON body)."""
+
+
 def code_for_status(status_code: int) -> str:
     if status_code in _CODES:
         return _CODES[status_code]
@@ -141,12 +145,20 @@ def _describe_validation_errors(errors: Sequence[Any]) -> str:
     return "; ".join(parts) or "invalid parameters"
 
 
-async def _api_error_handler(request: Request, exc: Exception) -> JSONResponse:
+def _answer(
+    request: Request, status_code: int, code: str, message: str, headers: Mapping[str, str] | None = None
+) -> Response:
+    html: HtmlErrors | None = getattr(request.app.state, "html_errors", None)
+    page = html(request, status_code, code, message) if html is not None else None
+    return page if page is not None else error_response(status_code, code, message, headers)
+
+
+async def _api_error_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
-    return error_response(exc.status_code, exc.code, exc.message, exc.headers)
+    return _answer(request, exc.status_code, exc.code, exc.message, exc.headers)
 
 
-async def _http_exception_handler(request: Request, exc: Exception) -> JSONResponse:
+async def _http_exception_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     status_code = exc.status_code
     if status_code == 404:
@@ -159,12 +171,12 @@ async def _http_exception_handler(request: Request, exc: Exception) -> JSONRespo
         message = "request failed"
     if status_code >= 500:  # never leak details of a server-side failure
         message = "internal error"
-    return error_response(status_code, code_for_status(status_code), message, exc.headers)
+    return _answer(request, status_code, code_for_status(status_code), message, exc.headers)
 
 
-async def _validation_error_handler(request: Request, exc: Exception) -> JSONResponse:
+async def _validation_error_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    return error_response(422, "invalid_parameters", _describe_validation_errors(exc.errors()))
+    return _answer(request, 422, "invalid_parameters", _describe_validation_errors(exc.errors()))
 
 
 async def _unexpected_error_handler(request: Request, exc: Exception) -> JSONResponse:
@@ -176,6 +188,18 @@ async def _unexpected_error_handler(request: Request, exc: Exception) -> JSONRes
         exc_info=(type(exc), exc, exc.__traceback__),
     )
     return error_response(500, "internal_error", "internal error")
+
+
+def _page_or_body(scope: Scope, status_code: int, code: str, message: str) -> Response:
+    app = scope.get("app")
+    html: HtmlErrors | None = getattr(getattr(app, "state", None), "html_errors", None)
+    page = None
+    if html is not None:
+        try:
+            page = html(Request(scope), status_code, code, message)
+        except Exception:  # the page itself failed: the JSON body still answers
+            logger.exception("error page failed")
+    return page if page is not None else error_response(status_code, code, message)
 
 
 class CatchAllMiddleware:
@@ -207,11 +231,13 @@ class CatchAllMiddleware:
             if started:
                 raise
             logger.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
-            response = error_response(500, "internal_error", "internal error")
+            response = _page_or_body(scope, 500, "internal_error", "internal error")
             await response(scope, receive, send)
 
 
-def install_error_handlers(app: FastAPI) -> None:
+def install_error_handlers(app: FastAPI, html: HtmlErrors | None = None) -> None:
+    """Answer every error with our JSON body, or, where `html` renders one, with a page."""
+    app.state.html_errors = html
     app.add_exception_handler(ApiError, _api_error_handler)
     app.add_exception_handler(StarletteHTTPException, _http_exception_handler)
     app.add_exception_handler(RequestValidationError, _validation_error_handler)

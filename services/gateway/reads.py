@@ -196,3 +196,9 @@ async def wealth_history(
     return [
         wealth_presenters.history_payload(row) for row in await wealth_views.client_history(conn, wanted, start, end)
     ]
+
+
+async def wealth_clients(conn: Connection, access: AccessPolicy, day: dt.date) -> list[str]:
+    """The clients with a snapshot on `day` (the admins' client picker)."""
+    access.wealth_client(wealth_views.ALL_CLIENTS)
+    return await wealth_views.clients_on(conn, day)

@@ -24,20 +24,34 @@ COLUMNS = ", ".join(
 )
 
 
-async def officer_branch(conn: Connection, officer_id: str) -> str | None:
-    """The officer's branch: that of their latest loans row (a branch move re-files their whole history,
-    so this is the branch of their latest `officer.upserted`), else of their latest alert."""
-    branch: str | None = await conn.fetchval(
+async def officer_identity(conn: Connection, officer_id: str) -> tuple[str | None, str | None]:
+    """The officer's name and branch (None where unknown).
+
+    The branch is that of their latest loans row (a branch move re-files their whole history, so this is
+    the branch of their latest `officer.upserted`), else that of their latest alert: the one definition of
+    "the officer's branch".
+    """
+    row = await conn.fetchrow(
         f"""
-        SELECT COALESCE(
-            (SELECT branch_id FROM {TABLE} WHERE scope = $1 ORDER BY business_date DESC LIMIT 1),
-            (SELECT branch_id FROM {ALERTS} WHERE status IS NOT NULL AND kind = 'officer' AND officer_id = $2
-             ORDER BY raised_at DESC, alert_id LIMIT 1))
+        SELECT latest.officer_name AS name,
+               COALESCE(latest.branch_id,
+                        (SELECT branch_id FROM {ALERTS}
+                         WHERE status IS NOT NULL AND kind = 'officer' AND officer_id = $2
+                         ORDER BY raised_at DESC, alert_id LIMIT 1)) AS branch
+        FROM (SELECT NULL) AS one
+        LEFT JOIN LATERAL (SELECT officer_name, branch_id FROM {TABLE} WHERE scope = $1
+                           ORDER BY business_date DESC LIMIT 1) AS latest ON true
         """,
         f"officer:{officer_id}",
         officer_id,
     )
-    return branch
+    assert row is not None  # one row always
+    return row["name"], row["branch"]
+
+
+async def officer_branch(conn: Connection, officer_id: str) -> str | None:
+    """The officer's branch (see `officer_identity`)."""
+    return (await officer_identity(conn, officer_id))[1]
 
 
 async def summary(conn: Connection, scope: str, day: dt.date | None) -> Record | None:
@@ -93,4 +107,13 @@ async def history(conn: Connection, scope: str, start: dt.date, end: dt.date) ->
         scope,
         start,
         end,
+    )
+
+
+async def officer_names(conn: Connection) -> list[Record]:
+    """Every officer with a loans row on the latest day of officer rows: id, name and branch."""
+    return await conn.fetch(
+        f"SELECT officer_id, officer_name, branch_id FROM {TABLE}"
+        f" WHERE kind = 'officer' AND business_date = (SELECT max(business_date) FROM {TABLE} WHERE kind = 'officer')"
+        " ORDER BY officer_id"
     )

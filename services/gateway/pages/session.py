@@ -1,0 +1,171 @@
+"""Signing in to the pages (CONTRACT §6), the way Jupyter's printed URLs work.
+
+- Any page URL may carry `?token=<JWT>`: `TokenSignInMiddleware` verifies it exactly as the API does, sets
+  the session cookie (`security.start_session`) and answers 303 to the same URL without the token, before
+  any route or log sees the query. An invalid token goes to the sign-in form, which says why.
+- A page without a valid session answers 303 to `/signin?next=<the page>`; `POST /signin` takes a pasted
+  token (form field `token`), `POST /signout` ends the session. Both are refused from another origin.
+- `/` sends each role to its home page.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import parse_qsl, urlencode
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from services.gateway.access import AccessPolicy
+from services.gateway.pages.templating import render
+from services.gateway.security import (
+    SAFE_METHODS,
+    end_session,
+    require_same_origin,
+    session_claims,
+    start_session,
+    verify,
+)
+from shared.auth import InvalidToken, Role
+
+PAGE_TAG = "pages"
+"""The tag of every page route: their errors are answered with pages (`pages/errors.py`)."""
+TOKEN_PARAMETER = "token"  # noqa: S105 - the name of the query parameter, not a secret
+NOT_PAGES = ("/v1/", "/static/", "/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/redoc")
+
+
+class SignInRequired(Exception):  # noqa: N818 - a signal, answered with a redirect (app.py)
+    """The page needs a session: answered with 303 to the sign-in form, which returns to `next_url`."""
+
+    def __init__(self, next_url: str) -> None:
+        super().__init__(next_url)
+        self.next_url = next_url
+
+
+def is_page(path: str) -> bool:
+    return not path.startswith(NOT_PAGES)
+
+
+def safe_next(url: str | None) -> str:
+    """Where to go after signing in: a path of this site only (never `//host` or `https://elsewhere`)."""
+    if not url or not url.startswith("/") or url.startswith("//") or "\\" in url:
+        return "/"
+    return url
+
+
+SIGNIN_REASONS = {
+    "expired": "That sign-in link has expired. Ask for a new one, or paste a token.",
+    "invalid": "That sign-in link is not valid. Ask for a new one, or paste a token.",
+    "signed_out": "You are signed out.",
+}
+"""Why the sign-in form is shown, by code: a query parameter never puts its own words on the page."""
+
+
+def reason_of(exc: InvalidToken) -> str:
+    return "expired" if "expired" in exc.reason else "invalid"
+
+
+def signin_url(next_url: str, reason: str | None = None) -> str:
+    query = {"next": next_url} | ({"reason": reason} if reason else {})
+    return f"/signin?{urlencode(query)}"
+
+
+def _url_of(request: Request) -> str:
+    return request.url.path + (f"?{request.url.query}" if request.url.query else "")
+
+
+def page_access(request: Request) -> AccessPolicy:
+    """FastAPI dependency of every page: the session's caller, or a redirect to sign in. A page that
+    changes state (a POST) must come from the gateway's own pages."""
+    claims = session_claims(request)
+    if claims is None:
+        raise SignInRequired(_url_of(request))
+    if request.method not in SAFE_METHODS:
+        require_same_origin(request)
+    return AccessPolicy(claims)
+
+
+PageAccess = Annotated[AccessPolicy, Depends(page_access)]
+
+
+class TokenSignInMiddleware:
+    """`GET <page>?token=<JWT>`: start a session and answer 303 to the page without the token."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD") or not is_page(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+        tokens = [value for name, value in query if name == TOKEN_PARAMETER]
+        if not tokens:
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        rest = urlencode([(name, value) for name, value in query if name != TOKEN_PARAMETER])
+        clean = scope["path"] + (f"?{rest}" if rest else "")
+        response: Response
+        try:
+            claims = verify(request, tokens[-1])
+        except InvalidToken as exc:
+            response = RedirectResponse(signin_url(clean, reason_of(exc)), 303)
+        else:
+            response = RedirectResponse(clean, 303)
+            start_session(request, response, tokens[-1], claims)
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["Referrer-Policy"] = "no-referrer"  # the URL we came from holds the token
+        await response(scope, receive, send)
+
+
+router = APIRouter(include_in_schema=False, tags=[PAGE_TAG])
+
+
+def home_of(access: AccessPolicy) -> str:
+    claims = access.claims
+    match claims.role:
+        case Role.ADMIN:
+            return "/loans"
+        case Role.TEAM_LEADER:
+            return f"/loans?scope=branch:{claims.branch_id}"
+        case Role.LOAN_OFFICER:
+            return f"/loans?scope=officer:{claims.officer_id}"
+        case _:
+            return f"/wealth?client={claims.client_id}"
+
+
+@router.get("/")
+async def home(access: PageAccess) -> RedirectResponse:
+    return RedirectResponse(home_of(access), 303)
+
+
+@router.get("/signin")
+async def signin_form(request: Request, next: str | None = None, reason: str | None = None) -> HTMLResponse:
+    message = SIGNIN_REASONS.get(reason or "")
+    return render(request, "signin.html", {"next": safe_next(next), "error": message})
+
+
+@router.post("/signin", response_model=None)
+async def signin(
+    request: Request, token: Annotated[str, Form(max_length=8192)] = "", next: Annotated[str, Form()] = "/"
+) -> Response:
+    require_same_origin(request)
+    target = safe_next(next)
+    try:
+        claims = verify(request, token.strip())
+    except InvalidToken as exc:
+        error = "Paste a token to sign in." if not token.strip() else f"That token is not valid: {exc.reason}."
+        return render(request, "signin.html", {"next": target, "error": error}, status_code=401)
+    response = RedirectResponse(target, 303)
+    start_session(request, response, token.strip(), claims)
+    return response
+
+
+@router.post("/signout")
+async def signout(request: Request) -> RedirectResponse:
+    require_same_origin(request)
+    response = RedirectResponse(signin_url("/", "signed_out"), 303)
+    end_session(request, response)
+    return response
