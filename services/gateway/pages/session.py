@@ -89,6 +89,18 @@ def page_access(request: Request) -> AccessPolicy:
 PageAccess = Annotated[AccessPolicy, Depends(page_access)]
 
 
+def split_token(query: str) -> tuple[str | None, str]:
+    """The `token` of a query string (the last, if several) and the rest of the query exactly as written."""
+    token, rest = None, []
+    for part in query.split("&"):
+        pairs = parse_qsl(part, keep_blank_values=True)
+        if pairs and pairs[0][0] == TOKEN_PARAMETER:
+            token = pairs[0][1]
+        elif part:
+            rest.append(part)
+    return token, "&".join(rest)
+
+
 class TokenSignInMiddleware:
     """`GET <page>?token=<JWT>`: start a session and answer 303 to the page without the token."""
 
@@ -99,22 +111,21 @@ class TokenSignInMiddleware:
         if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD") or not is_page(scope["path"]):
             await self.app(scope, receive, send)
             return
-        query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
-        tokens = [value for name, value in query if name == TOKEN_PARAMETER]
-        if not tokens:
+        token, rest = split_token(scope.get("query_string", b"").decode("latin-1"))
+        if token is None:
             await self.app(scope, receive, send)
             return
         request = Request(scope)
-        rest = urlencode([(name, value) for name, value in query if name != TOKEN_PARAMETER])
-        clean = scope["path"] + (f"?{rest}" if rest else "")
+        path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
+        clean = path + (f"?{rest}" if rest else "")
         response: Response
         try:
-            claims = verify(request, tokens[-1])
+            claims = verify(request, token)
         except InvalidToken as exc:
             response = RedirectResponse(signin_url(clean, reason_of(exc)), 303)
         else:
             response = RedirectResponse(clean, 303)
-            start_session(request, response, tokens[-1], claims)
+            start_session(request, response, token, claims)
         response.headers["Cache-Control"] = "no-store"
         response.headers["Referrer-Policy"] = "no-referrer"  # the URL we came from holds the token
         await response(scope, receive, send)

@@ -41,7 +41,8 @@
     var columns = {};
     Object.keys(indexes).forEach(function (series) {
       columns[series] = rows.map(function (row) {
-        var value = row.cells[indexes[series]].dataset.value;
+        var figure = row.cells[indexes[series]].querySelector("[data-value]");
+        var value = figure ? figure.dataset.value : "";
         return value === "" || value === undefined ? null : Number(value);
       });
     });
