@@ -27,17 +27,14 @@ SCOPES = [
 @pytest.mark.parametrize("scope", SCOPES, ids=str)
 async def test_the_sql_filter_and_the_python_predicate_agree(stack: Stack, scope: LoansScope) -> None:
     rows = RowFilter.within(scope)
-    async with scratch_database(stack.database_url, "pulse_tacc") as url:
-        conn = await asyncpg.connect(url)
-        try:
-            await conn.execute("CREATE TABLE t (n int, kind text, branch_id text, officer_id text)")
-            await conn.executemany(
-                "INSERT INTO t VALUES ($1, $2, $3, $4)",
-                [(n, r["kind"], r["branch_id"], r["officer_id"]) for n, r in enumerate(ROWS)],
-            )
-            selected = [
-                r["n"] for r in await conn.fetch(f"SELECT n FROM t WHERE {rows.sql(1)} ORDER BY n", *rows.params())
-            ]
-        finally:
-            await conn.close()
-    assert selected == [n for n, row in enumerate(ROWS) if rows.matches(row)]
+    conn = await asyncpg.connect(stack.database_url)
+    try:
+        await conn.execute("CREATE TEMP TABLE t (n int, kind text, branch_id text, officer_id text)")
+        await conn.executemany(
+            "INSERT INTO t VALUES ($1, $2, $3, $4)",
+            [(n, r["kind"], r["branch_id"], r["officer_id"]) for n, r in enumerate(ROWS)],
+        )
+        found = await conn.fetch(f"SELECT n FROM t WHERE {rows.sql(1)} ORDER BY n", *rows.params())
+    finally:
+        await conn.close()
+    assert [r["n"] for r in found] == [n for n, row in enumerate(ROWS) if rows.matches(row)]
