@@ -3,7 +3,8 @@
 #   make up        install, start PostgreSQL + Kafka + the five services, load the demo data (PULSE_DEMO=0 skips)
 #   make down      stop the services, then the stack
 #   make reset     down, then wipe local data (keeps the Kafka jar cache)
-#   make test      install, promtool checks, stack up, the whole test suite against the real Kafka and PostgreSQL
+#   make test      install, promtool checks, Chromium, stack up, the whole test suite against the real Kafka and
+#                  PostgreSQL (and a real browser for the dashboard's pages)
 #   make check-prometheus  promtool: deploy/prometheus config, alert rules and rule unit tests (apt-get installs
 #                  Debian's prometheus package for promtool if it is missing; no server is started)
 #   make unit      unit tests only (no stack needed)
@@ -19,6 +20,11 @@ export UV_FROZEN := 1
 UV := uv
 LOCAL_DIR := deploy/local
 GATEWAY_URL := http://$(or $(PULSE_GATEWAY_HOST),127.0.0.1):$(or $(PULSE_GATEWAY_PORT),8000)
+# People of the demo data set whose sign-in links `make up` prints (tests/unit/demo checks they exist):
+# a team leader's branch, the officer whose portfolio deteriorates in it, a wealth client.
+DEMO_BRANCH := BR-NORTH
+DEMO_OFFICER := LO-NORTH-03
+DEMO_CLIENT := WM-0001
 
 .PHONY: help install up down reset stack-up stack-down stack-status services-start services-stop status \
 	lint unit test bench check-prometheus
@@ -29,6 +35,7 @@ help:
 install:
 	@$(LOCAL_DIR)/ensure-uv.sh >/dev/null
 	$(UV) sync --frozen
+	@$(LOCAL_DIR)/ensure-node-modules.sh
 
 stack-up:
 	$(LOCAL_DIR)/stack.sh up
@@ -55,14 +62,16 @@ up: install
 		echo "loading the demo data set (PULSE_DEMO=0 skips it)"; \
 		$(UV) run --frozen pulse demo; \
 	fi
-	@token=$$($(UV) run --frozen pulse token --role admin); \
-	echo; \
-	echo "Pulse is up."; \
-	echo "  dashboard / API docs: $(GATEWAY_URL)/docs"; \
-	echo "  API base:             $(GATEWAY_URL)/v1"; \
-	echo "  admin token:          $$token"; \
-	echo "  e.g. curl -H \"Authorization: Bearer $$token\" $(GATEWAY_URL)/v1/alerts"; \
-	echo "  logs: .local/logs/   stop: make down   wipe: make reset"
+	@echo; echo "Pulse is up. Open the dashboard with one of these sign-in links (each valid for 12 hours):"; \
+	echo "  admin:                   $$($(UV) run --frozen pulse token --url --role admin)"; \
+	if [[ "$${PULSE_DEMO:-1}" != 0 ]]; then \
+		echo "  team leader, $(DEMO_BRANCH):  $$($(UV) run --frozen pulse token --url --role team_leader --branch-id $(DEMO_BRANCH))"; \
+		echo "  loan officer, $(DEMO_OFFICER): $$($(UV) run --frozen pulse token --url --role loan_officer --officer-id $(DEMO_OFFICER))"; \
+		echo "  wealth client, $(DEMO_CLIENT): $$($(UV) run --frozen pulse token --url --role client --client-id $(DEMO_CLIENT))"; \
+	fi; \
+	echo "  (or sign in at $(GATEWAY_URL)/signin with a token from: uv run pulse token --role ...)"; \
+	echo "API: $(GATEWAY_URL)/v1 (docs: $(GATEWAY_URL)/docs), admin token: $$($(UV) run --frozen pulse token --role admin)"; \
+	echo "logs: .local/logs/   stop: make down   wipe: make reset"
 
 down:
 	$(LOCAL_DIR)/services.sh stop
@@ -87,6 +96,7 @@ check-prometheus:
 # The promtool checks come first: they take seconds and need no stack.
 # pytest's exit code 5 ("no tests collected") is a failure too.
 test: install check-prometheus
+	$(LOCAL_DIR)/ensure-chromium.sh
 	$(LOCAL_DIR)/stack.sh up
 	@rc=0; $(UV) run --frozen pytest -q || rc=$$?; \
 	if [[ $$rc -eq 5 ]]; then echo "make test: FAILED: pytest collected no tests" >&2; fi; \

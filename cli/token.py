@@ -1,6 +1,8 @@
-"""`pulse token --role R [--officer-id X | --branch-id X | --client-id X] [--sub S] [--ttl-hours N]`.
+"""`pulse token --role R [--officer-id X | --branch-id X | --client-id X] [--sub S] [--ttl-hours N] [--url]`.
 
 Prints one HS256 JWT signed with `PULSE_JWT_SECRET`, and nothing else, so `TOKEN=$(pulse token ...)` works.
+With `--url` it prints the dashboard's sign-in URL instead (`<gateway>/?token=<JWT>`, CONTRACT §6): opening it
+signs that person in. The gateway is `PULSE_GATEWAY_PUBLIC_URL`, else `http://PULSE_GATEWAY_HOST:PORT`.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import datetime as dt
 from typing import Any
 
 from shared.auth import SCOPE_CLAIM, Role, issue_token
-from shared.settings import get_settings
+from shared.settings import Settings, get_settings
 
 # Option that carries each role's scope id.
 _SCOPE_OPTION = {
@@ -45,6 +47,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--client-id", help="scope of a client")
     parser.add_argument("--sub", help="subject (default: derived from role and scope id)")
     parser.add_argument("--ttl-hours", type=_positive_hours, default=12.0, help="validity in hours (default 12)")
+    parser.add_argument("--url", action="store_true", help="print the dashboard's sign-in URL holding the token")
     parser.set_defaults(func=run, _parser=parser)
 
 
@@ -54,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
     claim = SCOPE_CLAIM.get(role)
     if claim is not None and not getattr(args, claim):
         parser.error(f"role {role.value} requires {_SCOPE_OPTION[role]}")  # exits 2
+    settings = get_settings()
     try:
         token = issue_token(
             role,
@@ -62,12 +66,20 @@ def run(args: argparse.Namespace) -> int:
             officer_id=args.officer_id,
             client_id=args.client_id,
             ttl=dt.timedelta(hours=args.ttl_hours),
-            secret=get_settings().jwt_secret,
+            secret=settings.jwt_secret,
         )
     except ValueError as exc:  # e.g. an id with characters an identifier may not have
         parser.error(_first_line(exc))
-    print(token)
+    print(f"{gateway_url(settings)}/?token={token}" if args.url else token)
     return 0
+
+
+def gateway_url(settings: Settings) -> str:
+    """Where people open the dashboard (a listening address of 0.0.0.0 is reached at 127.0.0.1)."""
+    if settings.gateway_public_url:
+        return settings.gateway_public_url.rstrip("/")
+    host = "127.0.0.1" if settings.gateway_host in ("0.0.0.0", "") else settings.gateway_host  # noqa: S104
+    return f"http://{host}:{settings.gateway_port}"
 
 
 def _first_line(exc: ValueError) -> str:

@@ -55,7 +55,9 @@ def main() -> None:
         host=settings.gateway_host,
         port=settings.gateway_port,
         log_config=None,
-        access_log=False,
+        access_log=False,  # an access log would write the `?token=` of sign-in URLs (CONTRACT §6)
+        # Open event streams (live pages) never end by themselves: give them 3 s, then close them.
+        timeout_graceful_shutdown=3,
     )
 
 

@@ -15,7 +15,7 @@ from services.gateway.security import session_claims
 
 TITLES = {
     401: "Please sign in",
-    403: "This is outside what you may see",
+    403: "Not allowed",
     404: "Nothing to show here",
     405: "Not possible here",
     422: "That address is not quite right",

@@ -13,7 +13,7 @@ Rounding to 2 places for display is half-up, like the API's own rounding.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
@@ -241,7 +241,7 @@ LOAN_CHART_SERIES = tuple(dict.fromkeys(metric for chart in LOAN_CHARTS for metr
 """The columns of the table behind the loans charts (their text alternative)."""
 
 
-def trend_label(chart: Chart, rows: list[Mapping[str, Any]]) -> str:
+def trend_label(chart: Chart, rows: Sequence[Mapping[str, Any]]) -> str:
     """A chart's text alternative in one sentence: each series from its first to its last day."""
     if not rows:
         return f"{chart.title}: no days in this range."
@@ -343,7 +343,7 @@ def history_figures(row: Mapping[str, Any]) -> list[Figure]:
     return figures
 
 
-def history_label(metric: str, title: str, rows: list[Mapping[str, Any]]) -> str:
+def history_label(metric: str, title: str, rows: Sequence[Mapping[str, Any]]) -> str:
     """A history chart's text alternative: the series from its first to its last valuation."""
     if not rows:
         return f"{title}: no valuations."
@@ -353,14 +353,14 @@ def history_label(metric: str, title: str, rows: list[Mapping[str, Any]]) -> str
     return f"{title}, {span}: from {first.text} to {last.text}."
 
 
-def allocation_label(entries: list[Mapping[str, Any]]) -> str:
+def allocation_label(entries: Sequence[Mapping[str, Any]]) -> str:
     """An allocation chart's text alternative: each part with its share."""
     return (
         "; ".join(f"{e['name']} {percent('percent', 'Share', e['percent'], why_not='n/a').text}" for e in entries) + "."
     )
 
 
-def maturity_label(entries: list[Mapping[str, Any]]) -> str:
+def maturity_label(entries: Sequence[Mapping[str, Any]]) -> str:
     return "; ".join(f"{e['year']}: {money_text(e['value'])}" for e in entries) + "."
 
 

@@ -107,3 +107,27 @@ def test_coroutine_handlers_are_run(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "fake_async_command", module)
     monkeypatch.setattr(cli.main, "COMMANDS", [*cli.main.COMMANDS, "fake_async_command"])
     assert main(["async-demo"]) == 7
+
+
+@pytest.mark.parametrize(
+    ("env", "base"),
+    [
+        ({}, "http://127.0.0.1:8000"),
+        ({"PULSE_GATEWAY_HOST": "0.0.0.0", "PULSE_GATEWAY_PORT": "8080"}, "http://127.0.0.1:8080"),  # noqa: S104
+        ({"PULSE_GATEWAY_PUBLIC_URL": "https://pulse.example.com/"}, "https://pulse.example.com"),
+    ],
+)
+def test_token_url_is_the_dashboards_sign_in_link(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, env: dict[str, str], base: str
+) -> None:
+    for name in ("PULSE_GATEWAY_HOST", "PULSE_GATEWAY_PORT", "PULSE_GATEWAY_PUBLIC_URL"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    assert main(["token", "--role", "team_leader", "--branch-id", "BR-NORTH", "--url"]) == 0
+    url = capsys.readouterr().out.strip()
+    prefix = f"{base}/?token="
+    assert url.startswith(prefix)
+    claims = verify_token(url.removeprefix(prefix), SECRET)
+    assert (claims.role, claims.branch_id) == (Role.TEAM_LEADER, "BR-NORTH")

@@ -136,7 +136,7 @@ def test_every_loans_figure_is_on_a_card_once() -> None:
 
 
 def test_every_wealth_figure_is_on_a_card_once() -> None:
-    summary = dict.fromkeys(display.WEALTH_LABELS, D("1.00"))
+    summary: dict[str, Decimal | None] = dict.fromkeys(display.WEALTH_LABELS, D("1.00"))
     summary["monthly_return_percent"] = None
     cards = display.wealth_cards(summary, all_clients=True)
     metrics = [f.metric for _, figures in cards for f in figures]

@@ -80,14 +80,17 @@
 
   function pieOption(el, data) {
     var kind = el.dataset.format;
+    var narrow = el.clientWidth < 480; // no room for labels beside the ring: a legend below it instead
     return {
       animation: false,
       color: COLORS,
       tooltip: { trigger: "item", valueFormatter: formatter(kind) },
+      legend: narrow ? { bottom: 0, textStyle: { color: "#1f2937" } } : undefined,
       series: [{
         type: "pie",
-        radius: ["40%", "70%"],
-        label: { color: "#1f2937", formatter: "{b}: {d}%" },
+        radius: narrow ? ["35%", "60%"] : ["40%", "70%"],
+        center: ["50%", narrow ? "42%" : "50%"],
+        label: { show: !narrow, color: "#1f2937", formatter: "{b}: {d}%" },
         data: data.labels.map(function (label, i) { return { name: label, value: data.columns.value[i] }; })
       }]
     };
