@@ -32,6 +32,7 @@ from services.gateway.metrics import CONTENT_TYPE_LATEST, GatewayMetrics, Metric
 from services.gateway.pages import ROUTERS as PAGE_ROUTERS
 from services.gateway.pages.assets import Assets
 from services.gateway.pages.errors import html_errors
+from services.gateway.pages.regions import Regions
 from services.gateway.pages.session import SignInRequired, TokenSignInMiddleware, signin_url
 from services.gateway.publisher import Publisher
 from services.gateway.routes import ROUTERS
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     metrics.bind_pool(db.size, db.in_use)
     publisher = Publisher(settings.kafka_bootstrap_servers, prefix=settings.topic_prefix)  # started lazily
     live = LiveFeed(settings.database_url)
+    regions = Regions(live)
     assets = Assets(Path(settings.node_modules_dir) if settings.node_modules_dir else None)
 
     @asynccontextmanager
@@ -80,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = metrics
     app.state.publisher = publisher
     app.state.live = live
+    app.state.regions = regions
     app.state.assets = assets
 
     install_error_handlers(app, html=html_errors)

@@ -60,6 +60,7 @@ class LiveFeed:
         self._changed_event = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._closed = asyncio.Event()
+        self._generation = dict.fromkeys(AREAS, 0)
         self.connected = asyncio.Event()
 
     async def start(self) -> None:
@@ -88,8 +89,17 @@ class LiveFeed:
 
     def changed(self, areas: set[str]) -> None:
         """Record a change of these areas (from a notification, or all of them after a reconnect)."""
+        for area in areas:
+            self._generation[area] += 1
         self._changed |= areas
         self._changed_event.set()
+
+    def generations(self, areas: tuple[str, ...]) -> tuple[int, ...] | None:
+        """How many changes of each area have been notified, or None while not listening (when a change
+        could go unnoticed): what a rendering of those areas is good for (`pages/regions.py`)."""
+        if not self.connected.is_set():
+            return None
+        return tuple(self._generation[area] for area in areas)
 
     def _on_notification(self, connection: object, pid: int, channel: str, payload: object) -> None:
         if payload in AREAS:

@@ -54,6 +54,15 @@ class GatewayMetrics:
             ["service"],
             registry=self.registry,
         )
+        self.page_regions = Counter(
+            "pulse_page_regions_total",
+            "Live regions of the dashboard's pages served: hit (shared, already built for this state of the read"
+            " model), built, or unshared (not listening for changes, so built for one request).",
+            ["outcome"],
+            registry=self.registry,
+        )
+        for outcome in ("hit", "built", "unshared"):
+            self.page_regions.labels(outcome=outcome)
         # Present (at 0) before the pool exists.
         self.db_pool_size.labels(service=SERVICE).set(0)
         self.db_pool_in_use.labels(service=SERVICE).set(0)

@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -197,3 +198,27 @@ async def test_an_event_stream_needs_a_session(gateway: Gateway) -> None:
     async with httpx.AsyncClient(base_url=gateway.url) as http:
         response = await http.get("/events")
     assert response.status_code == 401
+
+
+async def test_a_page_shows_the_read_model_as_it_is_after_a_change(gateway: Gateway) -> None:
+    """Pages share their rendering per state of the read model: a change must never leave one behind."""
+    conn = await asyncpg.connect(gateway.database_url)
+    try:
+        await conn.execute(LOANS_ROW, D3, 100)
+        async with httpx.AsyncClient(base_url=gateway.url, cookies={"pulse_session": ADMIN}) as http:
+
+            async def shown() -> str | None:
+                page = await http.get("/loans")
+                found = re.search(r'data-metric="total_outstanding" data-value="([^"]*)"', page.text)
+                return found.group(1) if found else None
+
+            await eventually(lambda: _is(shown, "100.00"), timeout=10)
+            for value in (250, 251, 100):
+                await conn.execute(LOANS_ROW, D3, value)
+                await eventually(lambda value=value: _is(shown, f"{value}.00"), timeout=5)  # type: ignore[misc]
+    finally:
+        await conn.close()
+
+
+async def _is(read: Callable[[], Awaitable[str | None]], expected: str) -> bool:
+    return await read() == expected

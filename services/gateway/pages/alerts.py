@@ -8,7 +8,7 @@ live refresh then shows its own copy. Without JavaScript the form posts and come
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -54,17 +54,29 @@ async def alerts_page(
         limit=PAGE_SIZE + 1,
         offset=offset,
     )
-    async with db.read_model("alerts") as conn:
-        alerts = await reads.alerts(conn, access, query)
-    context = {
-        "alerts": alerts[:PAGE_SIZE],
-        "more": len(alerts) > PAGE_SIZE,
-        "filters": {"status": status, "severity": severity, "type": alert_type, "scope": scope or "", "unread": unread},
-        "offset": offset,
-        "page_size": PAGE_SIZE,
-        "display": display,
-    }
-    return render_live_page(request, "alerts.html", "alerts_live.html", context, access=access, areas=("alerts",))
+    if query.scope is not None:  # every request is authorised; what it shows may be shared
+        async with db.read_model("alerts") as conn:
+            await access.authorise(conn, query.scope, "alerts of scope")
+
+    async def load() -> dict[str, Any]:
+        async with db.read_model("alerts") as conn:
+            alerts = await reads.alerts(conn, access, query)
+        return {
+            "alerts": alerts[:PAGE_SIZE],
+            "more": len(alerts) > PAGE_SIZE,
+            "filters": {
+                "status": status,
+                "severity": severity,
+                "type": alert_type,
+                "scope": scope or "",
+                "unread": unread,
+            },
+            "offset": offset,
+            "page_size": PAGE_SIZE,
+            "display": display,
+        }
+
+    return await render_live_page(request, "alerts.html", "alerts_live.html", load, access=access, areas=("alerts",))
 
 
 @router.post("/alerts/{alert_id}/ack", response_model=None)

@@ -34,6 +34,8 @@ RANGES: dict[str, tuple[str, int | None]] = {
 }
 """The trend charts' ranges: label and days (None: all the history there is)."""
 OPEN_ALERTS_SHOWN = 20
+AREAS = ("loans", "alerts")
+"""What the page shows of the read model: it refreshes when either changes."""
 
 Db = Annotated[Database, Depends(get_database)]
 
@@ -61,31 +63,36 @@ async def loans_page(
 ) -> HTMLResponse:
     loans_scope = access.loans_scope(scope)
     label, days = RANGES[range]
-    async with db.read_model("loans") as conn:
-        summary = await reads.loan_summary(conn, access, loans_scope, date)
-        as_of: dt.date = summary["as_of"]
-        history = await reads.loan_history(conn, access, loans_scope, range_start(as_of, days), as_of)
-        officers = await reads.officers_within(conn, loans_scope, as_of) if loans_scope.kind != "officer" else []
-        branches = await reads.branch_summaries(conn, access, as_of) if loans_scope.kind == "all" else []
-        alerts = await reads.alerts(
-            conn, access, AlertQuery(status="open", limit=OPEN_ALERTS_SHOWN + 1), within=loans_scope
-        )
-        names = await _scope_names(conn, loans_scope)
-    context = {
-        "scope": loans_scope,
-        "names": names,
-        "date": date,
-        "range": range,
-        "ranges": RANGES,
-        "range_label": label,
-        "summary": summary,
-        "health": display.loan_figure("health_score", summary),
-        "groups": display.loan_groups(summary),
-        "history": history,
-        "officers": officers,
-        "branches": branches,
-        "alerts": alerts[:OPEN_ALERTS_SHOWN],
-        "more_alerts": len(alerts) > OPEN_ALERTS_SHOWN,
-        "display": display,
-    }
-    return render_live_page(request, "loans.html", "loans_live.html", context, access=access, areas=("loans", "alerts"))
+    async with db.read_model("loans") as conn:  # every request is authorised; what it shows may be shared
+        await access.authorise(conn, loans_scope)
+
+    async def load() -> dict[str, Any]:
+        async with db.read_model("loans") as conn:
+            summary = await reads.loan_summary(conn, access, loans_scope, date)
+            as_of: dt.date = summary["as_of"]
+            history = await reads.loan_history(conn, access, loans_scope, range_start(as_of, days), as_of)
+            officers = await reads.officers_within(conn, loans_scope, as_of) if loans_scope.kind != "officer" else []
+            branches = await reads.branch_summaries(conn, access, as_of) if loans_scope.kind == "all" else []
+            alerts = await reads.alerts(
+                conn, access, AlertQuery(status="open", limit=OPEN_ALERTS_SHOWN + 1), within=loans_scope
+            )
+            names = await _scope_names(conn, loans_scope)
+        return {
+            "scope": loans_scope,
+            "names": names,
+            "date": date,
+            "range": range,
+            "ranges": RANGES,
+            "range_label": label,
+            "summary": summary,
+            "health": display.loan_figure("health_score", summary),
+            "groups": display.loan_groups(summary),
+            "history": history,
+            "officers": officers,
+            "branches": branches,
+            "alerts": alerts[:OPEN_ALERTS_SHOWN],
+            "more_alerts": len(alerts) > OPEN_ALERTS_SHOWN,
+            "display": display,
+        }
+
+    return await render_live_page(request, "loans.html", "loans_live.html", load, access=access, areas=AREAS)

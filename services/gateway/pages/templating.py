@@ -8,7 +8,7 @@ gateway alone, no framing, and `no-store` (pages hold people's figures).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from markupsafe import Markup
 
 from services.gateway.access import AccessPolicy
 from services.gateway.pages.assets import Assets
+from services.gateway.pages.regions import Region, Regions
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -70,31 +71,54 @@ def render_live_page(
     request: Request,
     template: str,
     live_template: str,
-    context: Mapping[str, Any],
+    load: Callable[[], Awaitable[dict[str, Any]]],
     *,
     access: AccessPolicy,
     areas: tuple[str, ...],
-) -> HTMLResponse:
+) -> Awaitable[HTMLResponse]:
     """A page whose figures refresh in place: `live_template` is its live region, which the page re-fetches
-    (the same URL, with `HX-Request`) when the server-sent events say that one of `areas` of the read
-    model changed.
+    (the same URL, with `HX-Request`) when the server-sent events say that one of `areas` of the read model
+    changed. `load` reads what the page shows (the caller has authorised the request already); the region
+    is read and rendered once per state of the read model and shared by callers of the same reach
+    (`pages/regions.py`).
 
     The region's version is a hash of its content, sent back by the page in `X-Pulse-Version`: if nothing
     it shows has changed, the answer is a 204 and the page does not redraw.
     """
-    full = _context(request, access, context)
-    inner = environment.get_template(live_template).render(full)
-    version = hashlib.sha256(inner.encode()).hexdigest()[:16]
-    region = environment.get_template("_live.html").render(
-        inner=Markup(inner),  # noqa: S704 - rendered by our autoescaping templates just above
-        version=version,
-        url=str(request.url.path) + (f"?{request.url.query}" if request.url.query else ""),
+    return _render_live_page(request, template, live_template, load, access, areas)
+
+
+async def _render_live_page(
+    request: Request,
+    template: str,
+    live_template: str,
+    load: Callable[[], Awaitable[dict[str, Any]]],
+    access: AccessPolicy,
+    areas: tuple[str, ...],
+) -> HTMLResponse:
+    url = str(request.url.path) + (f"?{request.url.query}" if request.url.query else "")
+
+    async def build() -> Region:
+        context = await load()
+        inner = environment.get_template(live_template).render(_context(request, None, context))
+        return Region(context, inner, hashlib.sha256(inner.encode()).hexdigest()[:16])
+
+    regions = request.app.state.regions
+    assert isinstance(regions, Regions)
+    page = (template, url, access.role, str(access.reach), access.wealth_home())
+    region, outcome = await regions.get(page, areas, build)
+    request.app.state.metrics.page_regions.labels(outcome=outcome).inc()
+    headers = {**SECURITY_HEADERS, "Vary": "HX-Request"}
+    wrapped = environment.get_template("_live.html").render(
+        inner=Markup(region.inner),  # noqa: S704 - rendered by our autoescaping templates
+        version=region.version,
+        url=url,
         triggers=", ".join(f"sse:{area}" for area in areas),
     )
-    headers = {**SECURITY_HEADERS, "Vary": "HX-Request"}
     if is_fragment_request(request):
-        if request.headers.get("x-pulse-version") == version:
+        if request.headers.get("x-pulse-version") == region.version:
             return HTMLResponse(status_code=204, headers=headers)
-        return HTMLResponse(region, headers=headers)
-    html = environment.get_template(template).render({**full, "live": Markup(region)})  # noqa: S704
+        return HTMLResponse(wrapped, headers=headers)
+    full = _context(request, access, region.context)
+    html = environment.get_template(template).render({**full, "live": Markup(wrapped)})  # noqa: S704
     return HTMLResponse(html, headers=headers)

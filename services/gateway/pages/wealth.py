@@ -7,7 +7,7 @@ window start dates and the history of its total value and return since inception
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
@@ -35,20 +35,23 @@ async def wealth_page(
 ) -> HTMLResponse:
     wanted = access.wealth_client(client)
     all_clients = wanted == ALL_CLIENTS
-    async with db.read_model("wealth") as conn:
-        view = await reads.wealth_summary(conn, access, wanted, date)
-        as_of = view.payload["as_of"]
-        clients = await reads.wealth_clients(conn, access, as_of) if access.may_read_wealth(ALL_CLIENTS) else []
-        history = [] if all_clients else await reads.wealth_history(conn, access, wanted, None, None)
-    context = {
-        "client": wanted,
-        "all_clients": all_clients,
-        "date": date,
-        "payload": view.payload,
-        "cards": display.wealth_cards(view.payload["summary"], all_clients=all_clients),
-        "window_starts": view.window_starts,
-        "clients": clients,
-        "history": history,
-        "display": display,
-    }
-    return render_live_page(request, "wealth.html", "wealth_live.html", context, access=access, areas=("wealth",))
+
+    async def load() -> dict[str, Any]:
+        async with db.read_model("wealth") as conn:
+            view = await reads.wealth_summary(conn, access, wanted, date)
+            as_of = view.payload["as_of"]
+            clients = await reads.wealth_clients(conn, access, as_of) if access.may_read_wealth(ALL_CLIENTS) else []
+            history = [] if all_clients else await reads.wealth_history(conn, access, wanted, None, None)
+        return {
+            "client": wanted,
+            "all_clients": all_clients,
+            "date": date,
+            "payload": view.payload,
+            "cards": display.wealth_cards(view.payload["summary"], all_clients=all_clients),
+            "window_starts": view.window_starts,
+            "clients": clients,
+            "history": history,
+            "display": display,
+        }
+
+    return await render_live_page(request, "wealth.html", "wealth_live.html", load, access=access, areas=("wealth",))

@@ -13,11 +13,13 @@ Rounding to 2 places for display is half-up, like the API's own rounding.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 from urllib.parse import urlencode
+
+from markupsafe import Markup, escape
 
 from services.gateway.rounding import decimal_text
 
@@ -54,6 +56,22 @@ class Figure:
     @property
     def is_na(self) -> bool:
         return self.value == "" and self.kind == "percent"
+
+    def html(self, tag: str = "span") -> Markup:
+        """The figure's element, the one way a figure is written into a page: `data-metric`, `data-value`,
+        its classes and its text, and for `n/a` why, as a title and for screen readers. (Written here rather
+        than by a template macro: a page holds up to thousands of figures, and a macro call costs ~30 µs.)"""
+        title = f' title="{escape(self.title)}"' if self.title else ""
+        why = f'<span class="sr-only"> ({escape(self.title)})</span>' if self.title else ""
+        return Markup(  # noqa: S704 - every part is escaped above or one of our own names
+            f'<{tag} class="{self.classes}" data-metric="{escape(self.metric)}" data-value="{escape(self.value)}"'
+            f"{title}>{escape(self.text)}{why}</{tag}>"
+        )
+
+
+def cells(figures: Iterable[Figure]) -> Markup:
+    """Table cells of figures, right-aligned."""
+    return Markup("".join(f'<td class="num">{f.html()}</td>' for f in figures))  # noqa: S704
 
 
 def json_text(value: Any) -> str:
@@ -185,6 +203,11 @@ def loan_figure(metric: str, payload: Mapping[str, Any]) -> Figure:
     if metric == "health_category":
         return text(metric, label, value)
     return count(metric, label, value)
+
+
+def loan_cells(payload: Mapping[str, Any], metrics: Iterable[str]) -> Markup:
+    """Table cells of some figures of a loans summary payload."""
+    return cells(loan_figure(metric, payload) for metric in metrics)
 
 
 def loan_figures(payload: Mapping[str, Any]) -> list[Figure]:
