@@ -48,13 +48,23 @@ class Connection:
         self.reader, self.writer, self.head = reader, writer, head
 
     @classmethod
-    async def open(cls, host: str, port: int, token: str) -> Connection:
+    async def open(cls, host: str, port: int, token: str, *, cookie: str | None = None) -> Connection:
+        """Authenticated by a bearer token, or, given `cookie`, by that session cookie (as a browser is)."""
         reader, writer = await asyncio.open_connection(host, port)
-        head = f"Host: {host}:{port}\r\nAuthorization: Bearer {token}\r\nAccept: */*\r\n\r\n".encode()
+        auth = f"Cookie: {cookie}" if cookie is not None else f"Authorization: Bearer {token}"
+        head = f"Host: {host}:{port}\r\n{auth}\r\nAccept: */*\r\n\r\n".encode()
         return cls(reader, writer, head)
 
     async def get(self, path: str) -> int:
-        self.writer.write(b"GET " + path.encode() + b" HTTP/1.1\r\n" + self.head)
+        status, _ = await self.fetch(path, keep_body=False)
+        return status
+
+    async def fetch(
+        self, path: str, headers: dict[str, str] | None = None, *, keep_body: bool = True
+    ) -> tuple[int, bytes]:
+        """GET with extra request headers: the status and (if `keep_body`) the body."""
+        extra = "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items()).encode()
+        self.writer.write(b"GET " + path.encode() + b" HTTP/1.1\r\n" + extra + self.head)
         status_line = await self.reader.readline()
         if not status_line:
             raise ConnectionResetError("closed by the server")
@@ -68,12 +78,13 @@ class Connection:
             elif name == b"transfer-encoding" and b"chunked" in value.lower():
                 chunked = True
         if not chunked:
-            await self.reader.readexactly(length)
-            return status
+            body = await self.reader.readexactly(length)
+            return status, body if keep_body else b""
+        parts = []
         while size := int((await self.reader.readline()).split(b";")[0], 16):
-            await self.reader.readexactly(size + 2)
+            parts.append((await self.reader.readexactly(size + 2))[:-2])
         await self.reader.readline()  # the blank line after the last chunk (no trailers)
-        return status
+        return status, b"".join(parts) if keep_body else b""
 
     def close(self) -> None:
         self.writer.close()
