@@ -5,6 +5,14 @@
 #   docker run --rm pulse:local pulse token --role admin
 #
 # docker-compose.yml builds it once and runs every service, the `kafka-init` topic one-shot and the CLI from it.
+
+# The dashboard's browser libraries (htmx, ECharts), from npm as package-lock.json pins them; the gateway
+# serves them itself (services/gateway/pages/assets.py). Only node_modules leaves this stage.
+FROM node:20-slim AS browser-libraries
+WORKDIR /build
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund
+
 FROM python:3.11-slim
 
 # Same uv as the one that wrote uv.lock, installed from PyPI.
@@ -34,6 +42,7 @@ RUN --mount=type=cache,target=/root/.cache/uv \
 
 # Then the code, and the project itself (installs the `pulse` console script into the venv).
 COPY . .
+COPY --from=browser-libraries /build/node_modules ./node_modules
 # The venv's python and the `pulse` script come first on PATH (set above): `python -m services.<name>` just works.
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev \

@@ -63,21 +63,36 @@ async def run(
         events: asyncio.Queue[float] = asyncio.Queue()
         streaming = asyncio.create_task(stream(host, port, cookie, path, events))
         pages = await Connection.open(host, port, "", cookie=cookie)
+
+        async def fetch(headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+            """GET the page; a keep-alive connection the server closed while the viewer was thinking is
+            replaced, as a browser does, not counted as a failure."""
+            nonlocal pages
+            try:
+                return await pages.fetch(path, headers)
+            except (ConnectionError, asyncio.IncompleteReadError):
+                pages.close()
+                pages = await Connection.open(host, port, "", cookie=cookie)
+                return await pages.fetch(path, headers)
+
         version = b""
         await asyncio.sleep(rng.random() * max(think, 0.1))  # viewers arrive spread out, not in a burst
         next_load = time.perf_counter()
         try:
             while (now := time.perf_counter()) < stop:
                 # A change announced while thinking is shown first, as the page would.
-                if not events.empty() or now < next_load:
+                arrived: float | None = None
+                if not events.empty():
+                    arrived = events.get_nowait()
+                elif now < next_load:
                     try:
-                        arrived = await asyncio.wait_for(events.get(), timeout=max(next_load - now, 0))
+                        arrived = await asyncio.wait_for(events.get(), timeout=next_load - now)
                     except TimeoutError:
                         continue
+                if arrived is not None:
                     while not events.empty():  # several events at once: one refresh
                         events.get_nowait()
-                    headers = {"HX-Request": "true", "X-Pulse-Version": version.decode()}
-                    status, body = await pages.fetch(path, headers)
+                    status, body = await fetch({"HX-Request": "true", "X-Pulse-Version": version.decode()})
                     refreshes[path].append(time.perf_counter() - arrived)
                     if status == 204:
                         unchanged[path] += 1
@@ -87,7 +102,7 @@ async def run(
                         failures[f"refresh {status}"] += 1
                     continue
                 asked = time.perf_counter()
-                status, body = await pages.fetch(path)
+                status, body = await fetch()
                 loads[path].append(time.perf_counter() - asked)
                 if status != 200:
                     failures[str(status)] += 1

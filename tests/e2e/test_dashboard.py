@@ -556,3 +556,25 @@ async def test_every_page_is_usable_by_everyone(
     if name == "error-404":
         seen.watch.errors = [e for e in seen.watch.errors if "status of 404" not in e]
     await asyncio.sleep(0)
+
+
+async def test_csv_export_of_a_chosen_range(browser: Browser, dashboard: Dashboard, visits: list[Visit]) -> None:
+    seen = await visit(browser, dashboard, "team_leader")
+    visits.append(seen)
+    page = seen.page
+    start, end = (LAST_DAY - dt.timedelta(days=6)).isoformat(), LAST_DAY.isoformat()
+    await page.get_by_label("From").fill(start)
+    await page.get_by_label("to", exact=True).fill(end)
+    async with page.expect_download() as downloading:
+        await page.get_by_role("button", name="Download CSV").click()
+    download = await downloading.value
+    assert download.suggested_filename == f"loans-branch:{dashboard.branch}-{start}-{end}.csv"
+    path = await download.path()
+    async with httpx.AsyncClient(base_url=dashboard.url) as http:
+        api = await http.get(
+            "/v1/loans/export.csv",
+            params={"scope": f"branch:{dashboard.branch}", "from": start, "to": end},
+            headers={"Authorization": f"Bearer {dashboard.tokens['team_leader']}"},
+        )
+    assert path.read_bytes() == api.content
+    assert api.content.count(b"\r\n") == 1 + 7  # the header, then one line per day
