@@ -11,6 +11,7 @@ import pytest
 
 from bench.load_generator import percentile, run
 from bench.proc import cpu_seconds, memory_mib
+from bench.viewers import run as viewers_run
 
 pytestmark = pytest.mark.unit
 
@@ -94,3 +95,63 @@ async def test_a_connection_the_server_closed_while_idle_is_replaced_not_counted
     assert result["failures"] == {}
     assert sorted(seen) == ["/a"] * 10 + ["/once"] * 10  # each request answered once
     assert int(str(result["stale_connections_replaced"])) >= 1
+
+
+@pytest.fixture
+async def live_page_server() -> AsyncIterator[tuple[str, dict[str, int]]]:
+    """A dashboard in miniature: `/page` answers its HTML with a region version; the same with `HX-Request`
+    and that version answers 204; `/events` announces one change after 0.3 s, then stays open. Each page
+    connection is closed by the server after two requests, as a keep-alive timeout would."""
+    counts = {"loads": 0, "refreshes": 0, "streams": 0}
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            answered = 0
+            while line := await reader.readline():
+                path = line.split()[1].decode()
+                headers = []
+                while (header := await reader.readline()) not in (b"\r\n", b""):
+                    headers.append(header.lower())
+                if path.startswith("/events"):
+                    counts["streams"] += 1
+                    writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n")
+                    await asyncio.sleep(0.3)
+                    writer.write(b"event: loans\r\ndata: loans\r\n\r\n")
+                    await writer.drain()
+                    await asyncio.sleep(30)
+                    return
+                if b"hx-request: true\r\n" in headers:
+                    counts["refreshes"] += 1
+                    writer.write(b"HTTP/1.1 204 No Content\r\n\r\n")
+                else:
+                    counts["loads"] += 1
+                    body = b'<div id="live" data-version="abc123">x</div>'
+                    writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+                await writer.drain()
+                answered += 1
+                if answered == 2:
+                    break
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}", counts
+    finally:
+        server.close()
+
+
+@pytest.mark.parametrize("think", [0.0, 0.2])
+async def test_viewers_load_their_page_and_refresh_it_once_per_announced_change(
+    live_page_server: tuple[str, dict[str, int]], think: float
+) -> None:
+    url, counts = live_page_server
+    result = await viewers_run(url, "pulse_session=x", ["/page"], viewers=3, seconds=1.0, think=think, seed=1)
+    page = result["per_path"]["/page"]  # type: ignore[index]
+    assert result["failures"] == {}  # connections closed by the server were replaced, not failures
+    assert counts["streams"] == 3
+    assert page["refreshes"] == counts["refreshes"] == 3  # one per viewer, for the one announced change
+    assert page["refreshes_unchanged"] == 3  # each sent back the version it had: nothing to redraw
+    assert page["loads"] == counts["loads"] == result["page_loads"]
+    assert counts["loads"] >= 3
