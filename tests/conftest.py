@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,20 +63,15 @@ class World:
         return await asyncpg.connect(self.database_url)
 
 
-@pytest.fixture
-async def world(stack: Stack, tmp_path: Path) -> AsyncIterator[World]:
+@asynccontextmanager
+async def open_world(stack: Stack, log_dir: Path) -> AsyncIterator[World]:
+    """A private slice of the stack (topic prefix, database), and everything in it gone afterwards."""
     suffix = uuid.uuid4().hex[:10]
     prefix = f"t{suffix}-"
     database = f"pulse_t{suffix}"
     url = await create_database(stack.database_url, database)
     await create_topics(stack.kafka_bootstrap, prefix)
-    the_world = World(
-        stack,
-        prefix,
-        url,
-        Bus(stack.kafka_bootstrap, prefix),
-        tmp_path,
-    )
+    the_world = World(stack, prefix, url, Bus(stack.kafka_bootstrap, prefix), log_dir)
     try:
         yield the_world
     finally:
@@ -84,6 +80,12 @@ async def world(stack: Stack, tmp_path: Path) -> AsyncIterator[World]:
         await the_world.bus.close()
         await delete_topics(stack.kafka_bootstrap, prefix)
         await drop_database(stack.database_url, database)
+
+
+@pytest.fixture
+async def world(stack: Stack, tmp_path: Path) -> AsyncIterator[World]:
+    async with open_world(stack, tmp_path) as the_world:
+        yield the_world
 
 
 BookFactory = Callable[[], Awaitable[SnapshotterHarness]]

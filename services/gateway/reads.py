@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.gateway.access import AccessPolicy, RowFilter
+from services.gateway.access import AccessPolicy, RowFilter, parse_scope
 from services.gateway.errors import forbidden, invalid_parameters, not_found
 from services.gateway.presenters import alerts as alert_presenters
 from services.gateway.presenters import loans as loan_presenters
@@ -128,6 +128,28 @@ async def loan_history(
 
 
 # --- alerts -------------------------------------------------------------------------------------------
+
+
+def alert_query(
+    status: str,
+    severity: str | None,
+    alert_type: str | None,
+    scope: str | None,
+    unread: bool | None,
+    limit: int,
+    offset: int,
+) -> alert_views.AlertQuery:
+    """The filters of `/v1/alerts` (and of the alerts page) as a query: `status=all` is no filter; a scope
+    that is not a scope is a 422."""
+    return alert_views.AlertQuery(
+        status=None if status == "all" else status,
+        severity=severity,
+        alert_type=alert_type,
+        scope=parse_scope(scope) if scope else None,
+        unread=unread,
+        limit=limit,
+        offset=offset,
+    )
 
 
 async def alerts(

@@ -14,6 +14,7 @@ import json
 import logging
 import re
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -43,23 +44,29 @@ FOREIGN = "http://127.0.0.1:9999"  # another origin of the same site: its reques
 MINUS = "\u2212"
 
 
+@dataclass
+class Gateway:
+    transport: httpx.ASGITransport
+    bus: Bus
+
+    def client(self, base_url: str = BASE) -> httpx.AsyncClient:
+        """A browser of its own: a fresh cookie jar on the shared gateway."""
+        return httpx.AsyncClient(transport=self.transport, base_url=base_url)
+
+
 @pytest.fixture(scope="module")
-async def gateway(stack: Stack) -> AsyncIterator[tuple[httpx.AsyncClient, Bus]]:
+async def gateway(stack: Stack) -> AsyncIterator[Gateway]:
     async with read_model_database(stack) as url, kafka_topics(stack) as prefix:
         app = create_app(gateway_settings(url, stack, prefix))
         bus = Bus(stack.kafka_bootstrap, prefix)
         async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app)
-            async with httpx.AsyncClient(transport=transport, base_url=BASE) as http:
-                yield http, bus
+            yield Gateway(httpx.ASGITransport(app), bus)
         await bus.close()
 
 
 @pytest.fixture
-async def http(gateway: tuple[httpx.AsyncClient, Bus]) -> AsyncIterator[httpx.AsyncClient]:
-    """A browser of its own: a fresh cookie jar on the shared gateway."""
-    shared, _ = gateway
-    async with httpx.AsyncClient(transport=shared._transport, base_url=BASE) as client:
+async def http(gateway: Gateway) -> AsyncIterator[httpx.AsyncClient]:
+    async with gateway.client() as client:
         yield client
 
 
@@ -100,9 +107,8 @@ async def test_a_token_url_starts_a_session_and_answers_the_same_url_without_the
     assert "<h1>Branch B1</h1>" in page.text
 
 
-async def test_over_https_the_cookie_is_secure(gateway: tuple[httpx.AsyncClient, Bus]) -> None:
-    shared, _ = gateway
-    async with httpx.AsyncClient(transport=shared._transport, base_url="https://gateway") as http:
+async def test_over_https_the_cookie_is_secure(gateway: Gateway) -> None:
+    async with gateway.client("https://gateway") as http:
         response = await http.get("/", params={"token": TOKENS["admin"]})
     assert "secure" in cookie_attributes(response)
 
@@ -228,9 +234,9 @@ async def _published(bus: Bus, topic: Topic, event_id: str) -> bool:
     ],
 )
 async def test_a_state_change_with_the_cookie_must_come_from_the_gateways_own_origin(
-    gateway: tuple[httpx.AsyncClient, Bus], http: httpx.AsyncClient, path: str, body: dict[str, Any] | None
+    gateway: Gateway, http: httpx.AsyncClient, path: str, body: dict[str, Any] | None
 ) -> None:
-    _, bus = gateway
+    bus = gateway.bus
     await signed_in(http, "admin")
     for headers in ({}, {"Origin": FOREIGN}, {"Origin": "null"}, {"Referer": f"{FOREIGN}/page"}):
         refused = await http.post(path, json=body, headers=headers)
@@ -243,16 +249,14 @@ async def test_a_state_change_with_the_cookie_must_come_from_the_gateways_own_or
         assert await _published(bus, topic, accepted.json()["event_id"])
 
 
-async def test_a_bearer_token_needs_no_origin(gateway: tuple[httpx.AsyncClient, Bus]) -> None:
-    shared, _ = gateway
-    response = await shared.post("/v1/alerts/al-o1/ack", headers={"Authorization": f"Bearer {TOKENS['admin']}"})
+async def test_a_bearer_token_needs_no_origin(gateway: Gateway) -> None:
+    async with gateway.client() as http:
+        response = await http.post("/v1/alerts/al-o1/ack", headers={"Authorization": f"Bearer {TOKENS['admin']}"})
     assert response.status_code == 202
 
 
-async def test_mark_as_read_in_place_publishes_and_answers_the_row(
-    gateway: tuple[httpx.AsyncClient, Bus], http: httpx.AsyncClient
-) -> None:
-    _, bus = gateway
+async def test_mark_as_read_in_place_publishes_and_answers_the_row(gateway: Gateway, http: httpx.AsyncClient) -> None:
+    bus = gateway.bus
     await signed_in(http, "team_leader")
     refused = await http.post("/alerts/al-o2/ack", headers={"Origin": FOREIGN, "HX-Request": "true"})
     assert refused.status_code == 403

@@ -15,13 +15,11 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from services.gateway import commands, reads
-from services.gateway.access import parse_scope
 from services.gateway.db import Database, get_database
 from services.gateway.pages.session import PAGE_TAG, PageAccess, safe_next
 from services.gateway.pages.templating import is_fragment_request, render, render_live_page
 from services.gateway.presenters import display
 from services.gateway.publisher import Publisher, get_publisher
-from services.gateway.views.alerts import AlertQuery
 from shared.events.alerts import AlertType, Severity
 from shared.events.types import IDENTIFIER_PATTERN
 
@@ -45,15 +43,7 @@ async def alerts_page(
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> HTMLResponse:
     access.loans_reach("alerts")
-    query = AlertQuery(
-        status=None if status == "all" else status,
-        severity=severity,
-        alert_type=alert_type,
-        scope=parse_scope(scope) if scope else None,
-        unread=unread,
-        limit=PAGE_SIZE + 1,
-        offset=offset,
-    )
+    query = reads.alert_query(status, severity, alert_type, scope, unread, PAGE_SIZE + 1, offset)
     if query.scope is not None:  # every request is authorised; what it shows may be shared
         async with db.read_model("alerts") as conn:
             await access.authorise(conn, query.scope, "alerts of scope")

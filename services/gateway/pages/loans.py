@@ -18,6 +18,7 @@ from services.gateway.db import Database, get_database
 from services.gateway.pages.session import PAGE_TAG, PageAccess
 from services.gateway.pages.templating import render_live_page
 from services.gateway.presenters import display
+from services.gateway.views import Connection
 from services.gateway.views.alerts import AlertQuery
 from services.gateway.views.loans import officer_identity
 from shared.auth import LoansScope
@@ -44,7 +45,7 @@ def range_start(as_of: dt.date, days: int | None) -> dt.date | None:
     return None if days is None else reads.shift(as_of, -(days - 1))
 
 
-async def _scope_names(conn: Any, scope: LoansScope) -> dict[str, str | None]:
+async def _scope_names(conn: Connection, scope: LoansScope) -> dict[str, str | None]:
     """Who an officer scope is, for the title and the way back to its branch."""
     if scope.kind != "officer" or scope.id is None:
         return {"officer_name": None, "branch_id": scope.id if scope.kind == "branch" else None}

@@ -67,7 +67,7 @@ def render(
     return HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)
 
 
-def render_live_page(
+async def render_live_page(
     request: Request,
     template: str,
     live_template: str,
@@ -75,7 +75,7 @@ def render_live_page(
     *,
     access: AccessPolicy,
     areas: tuple[str, ...],
-) -> Awaitable[HTMLResponse]:
+) -> HTMLResponse:
     """A page whose figures refresh in place: `live_template` is its live region, which the page re-fetches
     (the same URL, with `HX-Request`) when the server-sent events say that one of `areas` of the read model
     changed. `load` reads what the page shows (the caller has authorised the request already); the region
@@ -85,17 +85,6 @@ def render_live_page(
     The region's version is a hash of its content, sent back by the page in `X-Pulse-Version`: if nothing
     it shows has changed, the answer is a 204 and the page does not redraw.
     """
-    return _render_live_page(request, template, live_template, load, access, areas)
-
-
-async def _render_live_page(
-    request: Request,
-    template: str,
-    live_template: str,
-    load: Callable[[], Awaitable[dict[str, Any]]],
-    access: AccessPolicy,
-    areas: tuple[str, ...],
-) -> HTMLResponse:
     url = str(request.url.path) + (f"?{request.url.query}" if request.url.query else "")
 
     async def build() -> Region:

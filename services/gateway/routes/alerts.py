@@ -13,13 +13,12 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Path, Query, Response
 
 from services.gateway import commands, reads
-from services.gateway.access import Access, parse_scope
+from services.gateway.access import Access
 from services.gateway.db import Database, get_database
 from services.gateway.errors import READ_MODEL_RESPONSES, ErrorBody
 from services.gateway.presenters.alerts import AlertAckAccepted, AlertItem
 from services.gateway.publisher import Publisher, get_publisher
 from services.gateway.rounding import DecimalJSONResponse
-from services.gateway.views.alerts import AlertQuery
 from shared.events.alerts import AlertType, Severity
 from shared.events.types import IDENTIFIER_PATTERN
 
@@ -62,15 +61,7 @@ async def list_alerts(
 ) -> Response:
     """The alerts the caller may see, newest first (`raised_at` descending, then `alert_id`)."""
     access.loans_reach("alerts")
-    query = AlertQuery(
-        status=None if status == "all" else status,
-        severity=severity,
-        alert_type=alert_type,
-        scope=None if scope is None else parse_scope(scope),
-        unread=unread,
-        limit=limit,
-        offset=offset,
-    )
+    query = reads.alert_query(status, severity, alert_type, scope, unread, limit, offset)
     async with db.read_model("alerts") as conn:
         return DecimalJSONResponse(await reads.alerts(conn, access, query))
 

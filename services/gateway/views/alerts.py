@@ -24,7 +24,7 @@ COLUMNS = (
 
 @dataclass(frozen=True, slots=True)
 class AlertQuery:
-    """The filters of `GET /v1/alerts` (None: any)."""
+    """The filters of `GET /v1/alerts` (None: any; `status` is `open`, `resolved` or None for all)."""
 
     status: str | None = "open"
     severity: str | None = None
