@@ -63,11 +63,14 @@ up: install
 		$(UV) run --frozen pulse demo; \
 	fi
 	@echo; echo "Pulse is up. Open the dashboard with one of these sign-in links (each valid for 12 hours):"; \
-	echo "  admin:                   $$($(UV) run --frozen pulse token --url --role admin)"; \
+	printf '  %-28s %s\n' "admin" "$$($(UV) run --frozen pulse token --url --role admin)"; \
 	if [[ "$${PULSE_DEMO:-1}" != 0 ]]; then \
-		echo "  team leader, $(DEMO_BRANCH):  $$($(UV) run --frozen pulse token --url --role team_leader --branch-id $(DEMO_BRANCH))"; \
-		echo "  loan officer, $(DEMO_OFFICER): $$($(UV) run --frozen pulse token --url --role loan_officer --officer-id $(DEMO_OFFICER))"; \
-		echo "  wealth client, $(DEMO_CLIENT): $$($(UV) run --frozen pulse token --url --role client --client-id $(DEMO_CLIENT))"; \
+		printf '  %-28s %s\n' "team leader, $(DEMO_BRANCH)" \
+			"$$($(UV) run --frozen pulse token --url --role team_leader --branch-id $(DEMO_BRANCH))"; \
+		printf '  %-28s %s\n' "loan officer, $(DEMO_OFFICER)" \
+			"$$($(UV) run --frozen pulse token --url --role loan_officer --officer-id $(DEMO_OFFICER))"; \
+		printf '  %-28s %s\n' "wealth client, $(DEMO_CLIENT)" \
+			"$$($(UV) run --frozen pulse token --url --role client --client-id $(DEMO_CLIENT))"; \
 	fi; \
 	echo "  (or sign in at $(GATEWAY_URL)/signin with a token from: uv run pulse token --role ...)"; \
 	echo "API: $(GATEWAY_URL)/v1 (docs: $(GATEWAY_URL)/docs), admin token: $$($(UV) run --frozen pulse token --role admin)"; \

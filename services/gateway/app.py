@@ -36,7 +36,7 @@ from services.gateway.pages.regions import Regions
 from services.gateway.pages.session import SignInRequired, TokenSignInMiddleware, signin_url
 from services.gateway.publisher import Publisher
 from services.gateway.routes import ROUTERS
-from services.gateway.security import current_claims
+from services.gateway.security import SESSION_COOKIE, current_claims
 from shared.settings import Settings, get_settings
 
 TITLE = "Pulse gateway"
@@ -136,7 +136,7 @@ async def _sign_in(request: Request, exc: Exception) -> Response:
     """A page without a session: 303 to the sign-in form; an htmx request (a page's live region, whose
     session expired) is told to load the sign-in page as a whole (`HX-Redirect`)."""
     assert isinstance(exc, SignInRequired)
-    target = signin_url(exc.next_url, "expired" if request.cookies else None)
+    target = signin_url(exc.next_url, "expired" if SESSION_COOKIE in request.cookies else None)
     if request.headers.get("hx-request") == "true":
         return Response(status_code=401, headers={"HX-Redirect": target})
     return RedirectResponse(target, 303)

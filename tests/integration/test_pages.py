@@ -90,7 +90,7 @@ def cookie_attributes(response: httpx.Response) -> dict[str, str]:
 async def test_a_token_url_starts_a_session_and_answers_the_same_url_without_the_token(
     http: httpx.AsyncClient,
 ) -> None:
-    token = TOKENS["team_leader"]
+    token = issue_token(Role.TEAM_LEADER, branch_id="B1", secret=SECRET)  # 12 hours from now
     response = await http.get(f"/loans?scope=branch:B1&token={token}&range=30d")
     assert response.status_code == 303
     assert response.headers["location"] == "/loans?scope=branch:B1&range=30d"
@@ -477,3 +477,14 @@ async def test_static_assets_are_served_versioned_and_compressed(http: httpx.Asy
         assert response.headers["content-encoding"] == "gzip"
         assert (await http.get(url, headers={"If-None-Match": response.headers["etag"]})).status_code == 304
     assert (await http.get("/static/nothing.js")).status_code == 404
+
+
+async def test_an_expired_session_is_sent_to_sign_in_saying_so(http: httpx.AsyncClient) -> None:
+    http.cookies.set(SESSION_COOKIE, issue_token(Role.ADMIN, secret=SECRET, ttl=dt.timedelta(seconds=-1)))
+    response = await http.get("/alerts")
+    assert response.status_code == 303
+    assert parse_qs(urlsplit(response.headers["location"]).query) == {"next": ["/alerts"], "reason": ["expired"]}
+    # A page's live region asking without a session loads the sign-in page as a whole (htmx), not inside.
+    refresh = await http.get("/alerts", headers={"HX-Request": "true"})
+    assert refresh.status_code == 401
+    assert refresh.headers["hx-redirect"].startswith("/signin?next=%2Falerts")

@@ -23,7 +23,7 @@ from markupsafe import Markup, escape
 
 from services.gateway.rounding import decimal_text
 
-Kind = Literal["money", "percent", "count", "score", "text", "date"]
+Kind = Literal["money", "percent", "count", "score", "text"]
 Sign = Literal["positive", "negative", "zero"]
 
 MINUS = "\u2212"  # the minus sign, not a hyphen: read as "minus" by screen readers
@@ -156,10 +156,6 @@ def text(metric: str, label: str, value: str | None) -> Figure:
     return Figure(metric, label, json_text(value), value if value is not None else "—", "text")
 
 
-def date(metric: str, label: str, value: dt.date | None, *, missing: str = "—") -> Figure:
-    return Figure(metric, label, json_text(value), value.isoformat() if value is not None else missing, "date")
-
-
 # --- loans --------------------------------------------------------------------------------------------
 
 LOAN_LABELS: dict[str, str] = {
@@ -208,10 +204,6 @@ def loan_figure(metric: str, payload: Mapping[str, Any]) -> Figure:
 def loan_cells(payload: Mapping[str, Any], metrics: Iterable[str]) -> Markup:
     """Table cells of some figures of a loans summary payload."""
     return cells(loan_figure(metric, payload) for metric in metrics)
-
-
-def loan_figures(payload: Mapping[str, Any]) -> list[Figure]:
-    return [loan_figure(metric, payload) for metric in LOAN_LABELS]
 
 
 LOAN_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
