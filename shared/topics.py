@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from enum import StrEnum
 
 
@@ -62,6 +63,7 @@ def topic_name(topic: Topic | str, prefix: str = "") -> str:
     return f"{prefix}{topic}"
 
 
+@functools.cache  # on every consumed message's path; the names are few
 def unprefixed(name: str, prefix: str = "") -> Topic | None:
     """The logical topic of a broker-side name, or None if it is not one of ours."""
     if prefix and not name.startswith(prefix):

@@ -120,6 +120,8 @@ max_parallel_workers_per_gather = 1
 timezone = 'UTC'
 log_timezone = 'UTC'
 log_min_duration_statement = 1000
+# Where PostgreSQL's time goes, per statement (CREATE EXTENSION pg_stat_statements to read it).
+shared_preload_libraries = 'pg_stat_statements'
 log_line_prefix = '%m [%p] %q%u@%d '
 EOF
     [[ $EUID -eq 0 ]] && chown "$PG_OS_USER:" "$PGDATA_DIR/pulse.conf"

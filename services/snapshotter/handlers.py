@@ -28,7 +28,7 @@ from shared.events.loans import (
 )
 from shared.events.wealth import CashFlowRecorded, ClientOnboarded, PortfolioValued
 from shared.kafka.lag import IngestBarrier
-from shared.kafka.pipeline import Batch, Incoming
+from shared.kafka.pipeline import Batch
 from shared.topics import Topic
 
 
@@ -40,27 +40,19 @@ async def on_loan_events(batch: Batch) -> None:
         (lo for i in batch.events if (lo := getattr(i.event.data, "loan_id", None))),
         (p for i in batch.events if (p := getattr(i.event.data, "payment_id", None))),
     )
-    schedules: dict[str, LoanDisbursed] = {}
-    payments: dict[str, LoanRepaymentReceived] = {}
     for incoming in batch.events:
         try:
-            _apply(book, incoming, schedules, payments)
+            _apply(book, incoming.event.data)
         except Rejected as rejection:
             batch.reject(incoming, rejection.code, rejection.message)
     await event_log.append_events(batch.conn, batch.accepted, batch.prefix)
     moved = await directory.upsert_officers(batch.conn, loans.SCHEMA, directory.officer_rows(batch.accepted))
-    await loans.save(batch.conn, book, schedules, payments, batch.events[-1].event.envelope.occurred_at)
+    await loans.save(batch.conn, book, batch.events[-1].event.envelope.occurred_at)
     await loans.queue_restatements(batch.conn, book.dirty, await loans.last_closed(batch.conn))
     await loans.queue_officer_history(batch.conn, moved)
 
 
-def _apply(
-    book: LoanBook,
-    incoming: Incoming,
-    schedules: dict[str, LoanDisbursed],
-    payments: dict[str, LoanRepaymentReceived],
-) -> None:
-    data = incoming.event.data
+def _apply(book: LoanBook, data: object) -> None:
     if isinstance(data, ClientRegistered):
         book.register(data)
     elif isinstance(data, ClientReassigned):
@@ -69,10 +61,8 @@ def _apply(
         book.exit(data)
     elif isinstance(data, LoanDisbursed):
         book.disburse(data)
-        schedules[data.loan_id] = data
     elif isinstance(data, LoanRepaymentReceived):
         book.repay(data)
-        payments[data.payment_id] = data
     elif isinstance(data, LoanWrittenOff):
         book.write_off(data)
 

@@ -1,8 +1,10 @@
 """Cross-event business rules of the loan book (CONTRACT §1 "Bad input", §2), checked against state.
 
 Pure: `LoanBook` is the slice of the snapshotter's state that one batch touches, loaded in one go; events
-are applied to it in order, so an event may rely on an earlier one of the same batch. Each applied event
-yields `Changes` the store writes set-based; a rejected event raises `Rejected` and changes nothing.
+are applied to it in order, so an event may rely on an earlier one of the same batch. The book is the whole
+write model of that slice (schedules, payments with their interest and fees, the day each loan was repaid),
+and records what changed so the store writes exactly that, set-based. A rejected event raises `Rejected`
+and changes nothing.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from shared.events.loans import (
     ClientExited,
     ClientReassigned,
     ClientRegistered,
+    Installment,
     LoanDisbursed,
     LoanRepaymentReceived,
     LoanWrittenOff,
@@ -38,6 +41,8 @@ class Payment:
     payment_id: str
     paid_on: dt.date
     principal: Decimal
+    interest: Decimal = ZERO
+    fees: Decimal = ZERO
 
 
 @dataclass
@@ -48,6 +53,21 @@ class Loan:
     principal: Decimal
     written_off_on: dt.date | None
     payments: dict[str, Payment] = field(default_factory=dict)
+    schedule: tuple[Installment, ...] | None = None
+    """The installments, when a disbursement of this batch set them (the store keeps the others)."""
+
+    @property
+    def repaid_on(self) -> dt.date | None:
+        """The first day at whose end the principal paid to date reaches the principal."""
+        by_day: dict[dt.date, Decimal] = {}
+        for p in self.payments.values():
+            by_day[p.paid_on] = by_day.get(p.paid_on, ZERO) + p.principal
+        paid = ZERO
+        for day in sorted(by_day):
+            paid += by_day[day]
+            if paid >= self.principal:
+                return day
+        return None
 
     def principal_paid(self, *, through: dt.date | None = None, excluding: str | None = None) -> Decimal:
         return sum(
@@ -83,6 +103,16 @@ class LoanBook:
     touched_loans: set[str] = field(default_factory=set)
     replaced_schedules: set[str] = field(default_factory=set)
     written_payments: set[str] = field(default_factory=set)
+    # The book is built from what the store holds: those clients and loans are stored, the others are new.
+    stored_clients: frozenset[str] = field(init=False)
+    stored_loans: frozenset[str] = field(init=False)
+    payment_loans: dict[str, str] = field(init=False)
+    """payment_id -> the loan that holds it, for every payment of the book's loans."""
+
+    def __post_init__(self) -> None:
+        self.stored_clients = frozenset(self.clients)
+        self.stored_loans = frozenset(self.loans)
+        self.payment_loans = {p: loan.loan_id for loan in self.loans.values() for p in loan.payments}
 
     # -- clients ---------------------------------------------------------------------------------------
     def register(self, e: ClientRegistered) -> None:
@@ -156,10 +186,10 @@ class LoanBook:
         if existing is None:
             self.loans[e.loan_id] = Loan(e.loan_id, e.client_id, e.disbursed_on, e.principal, None)
             since = e.disbursed_on
+        elif existing.client_id != e.client_id:
+            raise Rejected("client_mismatch", f"loan {e.loan_id} belongs to client {existing.client_id}")
         else:
             # A second disbursement corrects the loan: its payments and write-off must still fit.
-            if existing.client_id != e.client_id:
-                raise Rejected("client_mismatch", f"loan {e.loan_id} belongs to client {existing.client_id}")
             early = [p.paid_on for p in existing.payments.values() if p.paid_on < e.disbursed_on]
             if early:
                 raise Rejected(
@@ -178,6 +208,7 @@ class LoanBook:
             since = min(existing.disbursed_on, e.disbursed_on)
             existing.disbursed_on = e.disbursed_on
             existing.principal = e.principal
+        self.loans[e.loan_id].schedule = tuple(e.schedule)
         self.touched_loans.add(e.loan_id)
         self.replaced_schedules.add(e.loan_id)
         self.dirty.client(e.client_id, since)
@@ -205,14 +236,16 @@ class LoanBook:
             if remaining - e.principal <= 0:
                 raise Rejected("loan_written_off", f"loan {e.loan_id} would have nothing left to write off")
         before = loan.payments.get(e.payment_id)
-        for other in self.loans.values():
-            # A correction may move the payment to another loan: it leaves the first one, whose owner's
-            # days from the old payment date on are restated.
-            moved = other.payments.pop(e.payment_id, None) if other.loan_id != e.loan_id else None
-            if moved is not None:
-                self.touched_loans.add(other.loan_id)
-                self.dirty.client(other.client_id, moved.paid_on)
-        loan.payments[e.payment_id] = Payment(e.payment_id, e.paid_on, e.principal)
+        holder = self.payment_loans.get(e.payment_id)
+        if holder is not None and holder != e.loan_id:
+            # A correction moves the payment to another loan: it leaves the first one, whose owner's days
+            # from the old payment date on are restated.
+            other = self.loans[holder]
+            moved = other.payments.pop(e.payment_id)
+            self.touched_loans.add(other.loan_id)
+            self.dirty.client(other.client_id, moved.paid_on)
+        loan.payments[e.payment_id] = Payment(e.payment_id, e.paid_on, e.principal, e.interest, e.fees)
+        self.payment_loans[e.payment_id] = e.loan_id
         self.touched_loans.add(e.loan_id)
         self.written_payments.add(e.payment_id)
         self.dirty.client(e.client_id, min(e.paid_on, before.paid_on) if before else e.paid_on)

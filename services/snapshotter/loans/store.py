@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from services.snapshotter.loans.book import Client, Dirty, Loan, LoanBook, Payment
 from shared import db
-from shared.events.loans import Installment, LoanDisbursed, LoanRepaymentReceived
+from shared.events.loans import Installment
 
 SCHEMA = "snapshotter"
 LOCK = "pulse-snapshotter-loans"
@@ -23,17 +23,8 @@ async def load_book(
     conn: db.Connection, client_ids: Iterable[str], loan_ids: Iterable[str], payment_ids: Iterable[str] = ()
 ) -> LoanBook:
     """The clients and loans a batch names, every loan of those clients, and the loans that hold a payment
-    the batch corrects (it may move to another loan)."""
+    the batch corrects (it may move to another loan), each loan with all its payments."""
     clients_ = list(set(client_ids))
-    loans_ = list(set(loan_ids))
-    if payment_ids:
-        loans_ += [
-            r["loan_id"]
-            for r in await conn.fetch(
-                f"SELECT DISTINCT loan_id FROM {SCHEMA}.payments WHERE payment_id = ANY($1::text[])",
-                list(set(payment_ids)),
-            )
-        ]
     clients: dict[str, Client] = {
         r["client_id"]: Client(r["client_id"], r["registered_on"], r["exited_on"])
         for r in await conn.fetch(
@@ -50,17 +41,26 @@ async def load_book(
     loans: dict[str, Loan] = {
         r["loan_id"]: Loan(r["loan_id"], r["client_id"], r["disbursed_on"], r["principal"], r["written_off_on"])
         for r in await conn.fetch(
+            # A UNION of three index look-ups: with OR the planner scans the whole table.
             f"SELECT loan_id, client_id, disbursed_on, principal, written_off_on FROM {SCHEMA}.loans"
-            " WHERE loan_id = ANY($1::text[]) OR client_id = ANY($2::text[])",
-            loans_,
+            " WHERE loan_id = ANY($1::text[])"
+            f" UNION SELECT loan_id, client_id, disbursed_on, principal, written_off_on FROM {SCHEMA}.loans"
+            " WHERE client_id = ANY($2::text[])"
+            f" UNION SELECT loan_id, client_id, disbursed_on, principal, written_off_on FROM {SCHEMA}.loans"
+            f" WHERE loan_id IN (SELECT loan_id FROM {SCHEMA}.payments WHERE payment_id = ANY($3::text[]))",
+            list(set(loan_ids)),
             clients_,
+            list(set(payment_ids)),
         )
     }
     for r in await conn.fetch(
-        f"SELECT payment_id, loan_id, paid_on, principal FROM {SCHEMA}.payments WHERE loan_id = ANY($1::text[])",
+        f"SELECT payment_id, loan_id, paid_on, principal, interest, fees FROM {SCHEMA}.payments"
+        " WHERE loan_id = ANY($1::text[])",
         list(loans),
     ):
-        loans[r["loan_id"]].payments[r["payment_id"]] = Payment(r["payment_id"], r["paid_on"], r["principal"])
+        loans[r["loan_id"]].payments[r["payment_id"]] = Payment(
+            r["payment_id"], r["paid_on"], r["principal"], r["interest"], r["fees"]
+        )
     return LoanBook(clients=clients, loans=loans)
 
 
@@ -74,27 +74,28 @@ def _installment_rows(loan_id: str, schedule: Sequence[Installment]) -> list[tup
     return rows
 
 
-async def save(
-    conn: db.Connection,
-    book: LoanBook,
-    schedules: dict[str, LoanDisbursed],
-    payments: dict[str, LoanRepaymentReceived],
-    occurred_at: dt.datetime,
-) -> None:
-    """Write every client, loan, schedule and payment the batch changed, a statement per table."""
+def _columns(rows: Sequence[tuple[object, ...]], width: int) -> list[list[object]]:
+    """Rows as one list per column: the arrays of an `unnest(...)` statement (one round trip for all rows)."""
+    return [list(column) for column in zip(*rows, strict=True)] if rows else [[] for _ in range(width)]
+
+
+async def save(conn: db.Connection, book: LoanBook, occurred_at: dt.datetime) -> None:
+    """Write every client, loan, schedule and payment the batch changed: one statement per table, each
+    over all of the batch's rows. Rows of new clients and loans have nothing to replace."""
     if book.touched_clients:
         touched = [book.clients[c] for c in book.touched_clients]
-        await conn.executemany(
+        await conn.execute(
             f"INSERT INTO {SCHEMA}.clients (client_id, registered_on, exited_on, occurred_at)"
-            " VALUES ($1, $2, $3, $4) ON CONFLICT (client_id) DO UPDATE SET"
+            " SELECT c.*, $4 FROM unnest($1::text[], $2::date[], $3::date[]) AS c"
+            " ON CONFLICT (client_id) DO UPDATE SET"
             " registered_on = EXCLUDED.registered_on, exited_on = EXCLUDED.exited_on,"
             " occurred_at = EXCLUDED.occurred_at",
-            [(c.client_id, c.registered_on, c.exited_on, occurred_at) for c in touched],
+            *_columns([(c.client_id, c.registered_on, c.exited_on) for c in touched], 3),
+            occurred_at,
         )
-        await conn.execute(
-            f"DELETE FROM {SCHEMA}.client_owners WHERE client_id = ANY($1::text[])",
-            [c.client_id for c in touched],
-        )
+        stored = [c.client_id for c in touched if c.client_id in book.stored_clients]
+        if stored:
+            await conn.execute(f"DELETE FROM {SCHEMA}.client_owners WHERE client_id = ANY($1::text[])", stored)
         await conn.copy_records_to_table(
             "client_owners",
             schema_name=SCHEMA,
@@ -107,19 +108,24 @@ async def save(
         )
     if book.touched_loans:
         loans = [book.loans[loan_id] for loan_id in book.touched_loans]
-        await conn.executemany(
-            f"INSERT INTO {SCHEMA}.loans (loan_id, client_id, disbursed_on, principal, written_off_on, occurred_at)"
-            " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (loan_id) DO UPDATE SET"
+        rows = [(lo.loan_id, lo.client_id, lo.disbursed_on, lo.principal, lo.written_off_on, lo.repaid_on)
+                for lo in loans]  # fmt: skip
+        await conn.execute(
+            f"INSERT INTO {SCHEMA}.loans"
+            " (loan_id, client_id, disbursed_on, principal, written_off_on, repaid_on, occurred_at)"
+            " SELECT l.*, $7"
+            " FROM unnest($1::text[], $2::text[], $3::date[], $4::numeric[], $5::date[], $6::date[]) AS l"
+            " ON CONFLICT (loan_id) DO UPDATE SET"
             " client_id = EXCLUDED.client_id, disbursed_on = EXCLUDED.disbursed_on,"
             " principal = EXCLUDED.principal, written_off_on = EXCLUDED.written_off_on,"
-            " occurred_at = EXCLUDED.occurred_at",
-            [(lo.loan_id, lo.client_id, lo.disbursed_on, lo.principal, lo.written_off_on, occurred_at) for lo in loans],
+            " repaid_on = EXCLUDED.repaid_on, occurred_at = EXCLUDED.occurred_at",
+            *_columns(rows, 6),
+            occurred_at,
         )
     if book.replaced_schedules:
-        await conn.execute(
-            f"DELETE FROM {SCHEMA}.installments WHERE loan_id = ANY($1::text[])",
-            list(book.replaced_schedules),
-        )
+        stored = [loan_id for loan_id in book.replaced_schedules if loan_id in book.stored_loans]
+        if stored:
+            await conn.execute(f"DELETE FROM {SCHEMA}.installments WHERE loan_id = ANY($1::text[])", stored)
         await conn.copy_records_to_table(
             "installments",
             schema_name=SCHEMA,
@@ -127,42 +133,24 @@ async def save(
             records=[
                 row
                 for loan_id in book.replaced_schedules
-                for row in _installment_rows(loan_id, schedules[loan_id].schedule)
+                for row in _installment_rows(loan_id, book.loans[loan_id].schedule or ())
             ],
         )
-    if payments:
-        await conn.executemany(
+    if book.written_payments:
+        holders = {p: book.payment_loans[p] for p in book.written_payments}
+        payments = [(loan_id, book.loans[loan_id].payments[p]) for p, loan_id in holders.items()]
+        await conn.execute(
             f"INSERT INTO {SCHEMA}.payments (payment_id, loan_id, paid_on, principal, interest, fees, occurred_at)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (payment_id) DO UPDATE SET"
+            " SELECT p.*, $7 FROM unnest($1::text[], $2::text[], $3::date[], $4::numeric[], $5::numeric[],"
+            " $6::numeric[]) AS p"
+            " ON CONFLICT (payment_id) DO UPDATE SET"
             " loan_id = EXCLUDED.loan_id, paid_on = EXCLUDED.paid_on, principal = EXCLUDED.principal,"
             " interest = EXCLUDED.interest, fees = EXCLUDED.fees, occurred_at = EXCLUDED.occurred_at",
-            [
-                (p.payment_id, p.loan_id, p.paid_on, p.principal, p.interest, p.fees, occurred_at)
-                for p in payments.values()
-            ],
+            *_columns(
+                [(p.payment_id, loan_id, p.paid_on, p.principal, p.interest, p.fees) for loan_id, p in payments], 6
+            ),
+            occurred_at,
         )
-    if book.touched_loans:
-        await _update_repaid_on(conn, list(book.touched_loans))
-
-
-async def _update_repaid_on(conn: db.Connection, loan_ids: list[str]) -> None:
-    """repaid_on: the first day at whose end the principal paid to date reaches the principal."""
-    await conn.execute(
-        f"""
-        UPDATE {SCHEMA}.loans l SET repaid_on = r.repaid_on
-        FROM (
-            SELECT l2.loan_id, (
-                SELECT min(d.paid_on) FROM (
-                    SELECT paid_on, sum(sum(principal)) OVER (ORDER BY paid_on) AS paid_to_date
-                    FROM {SCHEMA}.payments WHERE loan_id = l2.loan_id GROUP BY paid_on
-                ) d WHERE d.paid_to_date >= l2.principal
-            ) AS repaid_on
-            FROM {SCHEMA}.loans l2 WHERE l2.loan_id = ANY($1::text[])
-        ) r
-        WHERE l.loan_id = r.loan_id AND l.repaid_on IS DISTINCT FROM r.repaid_on
-        """,
-        loan_ids,
-    )
 
 
 async def last_closed(conn: db.Connection) -> dt.date | None:

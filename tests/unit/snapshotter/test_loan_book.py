@@ -1,0 +1,168 @@
+"""services.snapshotter.loans.book: the loan book's cross-event rules (CONTRACT §1 "Bad input", §2), without a
+database. Every expected date and amount is worked out by hand in the comments."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from services.snapshotter.loans.book import Client, Loan, LoanBook, Payment
+from shared.events.envelope import Rejected
+from shared.events.loans import (
+    ClientExited,
+    ClientReassigned,
+    ClientRegistered,
+    Installment,
+    LoanDisbursed,
+    LoanRepaymentReceived,
+    LoanWrittenOff,
+)
+
+pytestmark = pytest.mark.unit
+
+D = Decimal
+JAN = dt.date(2026, 1, 1)
+
+
+def day(n: int) -> dt.date:
+    """Day n of 2026 (1 = 1 January)."""
+    return JAN + dt.timedelta(days=n - 1)
+
+
+def disbursement(loan: str, client: str, on: int, principal: str, *dues: tuple[int, str]) -> LoanDisbursed:
+    schedule = tuple(Installment(due_on=day(d), principal=D(p), interest=D(0)) for d, p in dues)
+    return LoanDisbursed(
+        loan_id=loan, client_id=client, disbursed_on=day(on), principal=D(principal), schedule=schedule
+    )
+
+
+def repayment(payment: str, loan: str, client: str, on: int, principal: str) -> LoanRepaymentReceived:
+    return LoanRepaymentReceived(
+        payment_id=payment, loan_id=loan, client_id=client, paid_on=day(on), principal=D(principal),
+        interest=D("1.5"), fees=D(0),
+    )  # fmt: skip
+
+
+def stored_book() -> LoanBook:
+    """As loaded from the store: client C1 (registered day 1 by O1) with loan L1 of 1,000 disbursed day 1,
+    300 repaid on day 10 (P1); client C2 (O2) with loan L2 of 500 disbursed day 1, nothing repaid."""
+    c1 = Client("C1", day(1), None, {day(1): ("O1", True)})
+    c2 = Client("C2", day(1), None, {day(1): ("O2", True)})
+    l1 = Loan("L1", "C1", day(1), D(1000), None, {"P1": Payment("P1", day(10), D(300))})
+    l2 = Loan("L2", "C2", day(1), D(500), None)
+    return LoanBook(clients={"C1": c1, "C2": c2}, loans={"L1": l1, "L2": l2})
+
+
+def rejected(code: str, apply: object) -> None:
+    with pytest.raises(Rejected) as caught:
+        apply()  # type: ignore[operator]
+    assert caught.value.code == code
+
+
+def test_what_the_store_held_is_stored_and_new_rows_are_not() -> None:
+    book = stored_book()
+    book.register(ClientRegistered(client_id="C3", officer_id="O1", registered_on=day(5)))
+    book.disburse(disbursement("L3", "C3", 5, "100", (35, "100")))
+    assert book.stored_clients == {"C1", "C2"}
+    assert book.stored_loans == {"L1", "L2"}
+    assert book.touched_clients == {"C3"}
+    assert book.touched_loans == book.replaced_schedules == {"L3"}
+    assert book.loans["L3"].schedule == (Installment(due_on=day(35), principal=D(100), interest=D(0)),)
+    assert book.loans["L1"].schedule is None  # not replaced: the store keeps it
+
+
+def test_repaid_on_is_the_first_day_the_principal_paid_to_date_reaches_the_principal() -> None:
+    book = stored_book()
+    # L1: 300 on day 10; then 200 (day 20) makes 500, 500 (day 30) makes 1,000 = the principal.
+    book.repay(repayment("P2", "L1", "C1", 20, "200"))
+    assert book.loans["L1"].repaid_on is None
+    book.repay(repayment("P3", "L1", "C1", 30, "500"))
+    assert book.loans["L1"].repaid_on == day(30)
+    # A correction moves P2 to day 40: day 30 has 300 + 500 = 800 to date, day 40 has 1,000.
+    book.repay(repayment("P2", "L1", "C1", 40, "200"))
+    assert book.loans["L1"].repaid_on == day(40)
+    assert book.written_payments == {"P2", "P3"}
+    assert book.loans["L1"].payments["P2"] == Payment("P2", day(40), D(200), D("1.5"), D(0))
+
+
+def test_a_corrected_payment_moves_to_its_new_loan_and_restates_both_owners() -> None:
+    book = stored_book()
+    # P1 (300 on day 10, loan L1 of C1) is corrected to 250 on day 12 on loan L2 of C2.
+    book.repay(repayment("P1", "L2", "C2", 12, "250"))
+    assert "P1" not in book.loans["L1"].payments
+    assert book.loans["L2"].payments["P1"].principal == D(250)
+    assert book.payment_loans["P1"] == "L2"
+    assert book.touched_loans == {"L1", "L2"}
+    # C1 changed from the old payment's day (10), C2 from the new one's (12).
+    assert book.dirty.clients == {"C1": day(10), "C2": day(12)}
+
+
+def test_overpayment_counts_the_payments_to_that_day_without_the_corrected_one() -> None:
+    book = stored_book()
+    # L2 has 500 outstanding: 500 is accepted, then 0.01 more is not.
+    book.repay(repayment("P9", "L2", "C2", 5, "500"))
+    rejected("overpayment", lambda: book.repay(repayment("P10", "L2", "C2", 6, "0.01")))
+    # Correcting P9 itself to 400 leaves room: P9 is not counted against its own correction.
+    book.repay(repayment("P9", "L2", "C2", 5, "400"))
+    assert book.loans["L2"].payments["P9"].principal == D(400)
+
+
+def test_payment_before_disbursement_and_unknown_loan_are_rejected_and_change_nothing() -> None:
+    book = stored_book()
+    rejected("unknown_loan", lambda: book.repay(repayment("P5", "L9", "C1", 5, "1")))
+    rejected("client_mismatch", lambda: book.repay(repayment("P5", "L2", "C1", 5, "1")))
+    book.disburse(disbursement("L4", "C1", 20, "100", (50, "100")))
+    rejected("date_before_disbursement", lambda: book.repay(repayment("P5", "L4", "C1", 19, "1")))
+    assert "P5" not in book.payment_loans
+    assert book.written_payments == set()
+
+
+def test_write_off_rules() -> None:
+    book = stored_book()
+    # L1 has a payment on day 10: a write-off on day 9 would come before it.
+    rejected("payment_after_write_off", lambda: book.write_off(LoanWrittenOff(loan_id="L1", client_id="C1",
+                                                                             written_off_on=day(9))))  # fmt: skip
+    book.write_off(LoanWrittenOff(loan_id="L1", client_id="C1", written_off_on=day(15)))
+    # After the write-off day no payment is taken; on the day itself one is, if something is left after it.
+    rejected("loan_written_off", lambda: book.repay(repayment("P6", "L1", "C1", 16, "1")))
+    book.repay(repayment("P6", "L1", "C1", 15, "1"))
+    # 1,000 - 300 - 1 = 699 outstanding: paying it all on the write-off day leaves nothing to write off.
+    rejected("loan_written_off", lambda: book.repay(repayment("P7", "L1", "C1", 15, "699")))
+
+
+def test_a_second_registration_corrects_the_first_unless_a_loan_predates_it() -> None:
+    book = stored_book()
+    too_late = ClientRegistered(client_id="C1", officer_id="O3", registered_on=day(2))  # L1 was disbursed day 1
+    rejected("date_before_registration", lambda: book.register(too_late))
+    book.clients["C1"].owners[day(20)] = ("O2", False)  # reassigned to O2 on day 20
+    book.loans.pop("L1")
+    book.register(ClientRegistered(client_id="C1", officer_id="O3", registered_on=day(3)))
+    # The registration's owner is replaced (O1 from day 1 -> O3 from day 3); the later reassignment stays.
+    assert book.clients["C1"].owners == {day(3): ("O3", True), day(20): ("O2", False)}
+    assert book.dirty.officers == {"O1": day(1), "O3": day(3)}
+
+
+def test_reassignment_and_exit_before_registration_are_rejected() -> None:
+    book = stored_book()
+    rejected("unknown_client", lambda: book.exit(ClientExited(client_id="C9", exited_on=day(5))))
+    late = dt.date(2025, 12, 31)
+    rejected("date_before_registration",
+             lambda: book.reassign(ClientReassigned(client_id="C1", officer_id="O2", effective_on=late)))  # fmt: skip
+    rejected("date_before_registration", lambda: book.exit(ClientExited(client_id="C1", exited_on=late)))
+    book.reassign(ClientReassigned(client_id="C1", officer_id="O2", effective_on=day(8)))
+    assert book.clients["C1"].owners == {day(1): ("O1", True), day(8): ("O2", False)}
+    assert book.dirty.clients == {"C1": day(8)}
+
+
+def test_a_corrected_disbursement_must_still_fit_its_payments() -> None:
+    book = stored_book()
+    # L1 already has 300 repaid: a principal of 299 is less than that; a later date is after the payment.
+    rejected("overpayment", lambda: book.disburse(disbursement("L1", "C1", 1, "299", (40, "299"))))
+    rejected("date_before_disbursement", lambda: book.disburse(disbursement("L1", "C1", 11, "1000", (40, "1000"))))
+    rejected("client_mismatch", lambda: book.disburse(disbursement("L1", "C2", 1, "1000", (40, "1000"))))
+    book.disburse(disbursement("L1", "C1", 2, "800", (40, "800")))
+    # Restated from the earlier of the two disbursement dates (day 1).
+    assert book.dirty.clients == {"C1": day(1)}
+    assert book.loans["L1"].principal == D(800)
