@@ -31,7 +31,7 @@ from faststream.middlewares import AckPolicy
 from prometheus_client import make_asgi_app
 from pydantic import SkipValidation, create_model
 
-from shared import db, failpoints
+from shared import db
 from shared.events.envelope import Envelope, dumps
 from shared.events.registry import DATA_MODELS
 from shared.kafka.deadletter import InboundRecord
@@ -156,19 +156,10 @@ class Service:
         self._consumers.append(consumer)
 
         async def consume(body: Any, message: KafkaMessage) -> None:
+            # Offsets are committed by the pipeline, per batch, after its transaction (not by FastStream's ack,
+            # which commits the consumer's position: past batches still in flight).
             records = message.raw_message if isinstance(message.raw_message, tuple) else (message.raw_message,)
-            try:
-                failpoints.hit("before-batch")
-                await consumer.process([_inbound(r) for r in records])
-            except Exception:
-                # Nothing is skipped: a later batch's commit would move past this one, so rewind to its first
-                # records and read it again after a pause (the pipeline already retried what it could).
-                log.exception("batch not processed; it will be read again", group=group, records=len(records))
-                await message.nack()
-                await asyncio.sleep(self.settings.retry_max_seconds)
-                return
-            failpoints.hit("after-db-commit")
-            await message.ack()
+            await consumer.take([_inbound(r) for r in records], KafkaOffsets(cast(AIOKafkaConsumer, message.consumer)))
 
         consume.__name__ = f"{self.name}_{subscription.topic.replace('-', '_')}"
         # `body` is always None (see `_undecoded`); its type only documents the payload in the AsyncAPI schema.
@@ -223,6 +214,10 @@ class Service:
         log.info("service started", port=self.port, subscriptions=[c.group for c in self._consumers])
 
     async def _on_shutdown(self) -> None:
+        for consumer in self._consumers:
+            # The batch in flight finishes and commits its offsets (or is read again by the next owner).
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(consumer.drain(), timeout=10)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -282,6 +277,20 @@ class Service:
 async def _undecoded(message: Any) -> Any:
     # The pipeline parses the raw bytes itself: bad input must reach it to be dead-lettered.
     return None
+
+
+class KafkaOffsets:
+    """`pipeline.Offsets` over the aiokafka consumer that read the batch."""
+
+    def __init__(self, consumer: AIOKafkaConsumer) -> None:
+        self.consumer = consumer
+
+    async def commit(self, offsets: Mapping[tuple[str, int], int]) -> None:
+        await self.consumer.commit({TopicPartition(t, p): o for (t, p), o in offsets.items()})
+
+    def rewind(self, offsets: Mapping[tuple[str, int], int]) -> None:
+        for (topic, partition), offset in offsets.items():
+            self.consumer.seek(TopicPartition(topic, partition), offset)
 
 
 def _inbound(record: Any) -> InboundRecord:

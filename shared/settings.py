@@ -37,7 +37,7 @@ class Settings(BaseSettings):
     db_pool_max: int = Field(5, ge=1)
 
     # Consumers: how many records one batch (one database transaction) may hold.
-    batch_max_records: int = Field(500, ge=1)
+    batch_max_records: int = Field(1000, ge=1)
     batch_timeout_ms: int = Field(200, ge=1)
     # Transient faults are retried forever with exponential backoff capped here.
     retry_initial_seconds: float = Field(0.2, gt=0)

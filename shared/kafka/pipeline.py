@@ -7,6 +7,11 @@
    and replayed dead letter is processed), and the batch's dead letters are published before the commit;
 3. after the commit, the outbox is relayed to Kafka and only then is the consumer offset committed.
 
+Consecutive batches overlap (`Consumer.take`): batch N+1 is parsed while batch N's transaction is in flight
+(parsing yields to it every few records), and N+1's transaction starts only once N's offsets are committed,
+so state is still changed one batch at a time, in order. Python and PostgreSQL work at the same time instead
+of taking turns.
+
 A crash anywhere re-reads the batch from the last committed offset; the inbox makes that a no-op for
 everything already committed. Transient faults (database or broker down) are retried with backoff, forever,
 never skipped. Any other error is treated as a possibly poisoned record: the batch is re-run one event at a
@@ -17,15 +22,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
 import structlog
 
-from shared import db
+from shared import db, failpoints
 from shared.events.envelope import Rejected
 from shared.events.registry import Event, parse_event
 from shared.kafka import outbox
@@ -92,6 +97,36 @@ class Batch:
 Handler = Callable[[Batch], Awaitable[None]]
 
 
+class Offsets(Protocol):
+    """The consumer's side of a batch: committing its offsets, or rewinding to read it again."""
+
+    async def commit(self, offsets: Mapping[tuple[str, int], int]) -> None:
+        """Commit `(topic, partition) -> next offset to read`."""
+
+    def rewind(self, offsets: Mapping[tuple[str, int], int]) -> None:
+        """Read `(topic, partition)` again from the offset."""
+
+
+def first_offsets(records: Iterable[InboundRecord]) -> dict[tuple[str, int], int]:
+    firsts: dict[tuple[str, int], int] = {}
+    for r in records:
+        key = (r.topic, r.partition)
+        firsts[key] = min(r.offset, firsts.get(key, r.offset))
+    return firsts
+
+
+def next_offsets(records: Iterable[InboundRecord]) -> dict[tuple[str, int], int]:
+    nexts: dict[tuple[str, int], int] = {}
+    for r in records:
+        key = (r.topic, r.partition)
+        nexts[key] = max(r.offset + 1, nexts.get(key, 0))
+    return nexts
+
+
+# Records parsed between two chances for the batch in flight to send its next statement.
+PARSE_SLICE = 2
+
+
 @contextmanager
 def bound(record: InboundRecord, event: Event | None = None) -> Iterator[None]:
     """Bind the message's coordinates (and its event's identity) to every log line logged meanwhile."""
@@ -119,27 +154,103 @@ class Consumer:
     retry_initial: float = 0.2
     retry_max: float = 30.0
     poison_attempts: int = 3
+    _staged: bool = field(default=False, init=False, repr=False)  # the batch being processed staged outputs
+    _in_flight: asyncio.Task[Sequence[InboundRecord] | None] | None = field(default=None, init=False, repr=False)
 
     @property
     def dead_letter_topic(self) -> str:
         return topic_name(Topic.DEAD_LETTERS, self.prefix)
 
-    async def process(self, records: Sequence[InboundRecord]) -> None:
-        """Process one consumed batch to completion: when this returns, the offsets may be committed."""
+    # -- taking batches, overlapped -------------------------------------------------------------------
+    async def take(self, records: Sequence[InboundRecord], offsets: Offsets) -> None:
+        """Take one consumed batch: parse it while the previous batch is applied, then start applying it.
+
+        Returns once the previous batch is done, with this one in flight; its offsets are committed after its
+        transaction (`after-db-commit`). A batch that cannot be processed is read again after a pause, and
+        so is everything taken after it: no offset is ever committed past it."""
         if not records:
             return
+        try:
+            failpoints.hit("before-batch")
+            parsed, dead = await self._parse_beside_in_flight(records)
+        except Exception:
+            failed = await self.drain()
+            log.exception("batch not processed; it will be read again", group=self.group, records=len(records))
+            offsets.rewind(_earliest(first_offsets(records), failed))
+            await asyncio.sleep(self.retry_max)
+            return
+        failed = await self.drain()
+        if failed is not None:
+            # The previous batch rewound itself; this one comes after it and is read again too.
+            offsets.rewind(_earliest(first_offsets(records), failed))
+            return
+        self._in_flight = asyncio.create_task(self._complete(records, parsed, dead, offsets))
+
+    async def drain(self) -> Sequence[InboundRecord] | None:
+        """Wait for the batch in flight; the records of a batch that could not be processed, else None."""
+        task, self._in_flight = self._in_flight, None
+        return await task if task is not None else None
+
+    async def _complete(
+        self, records: Sequence[InboundRecord], parsed: list[Incoming], dead: list[OutboundRecord], offsets: Offsets
+    ) -> Sequence[InboundRecord] | None:
+        try:
+            await self._process(records, parsed, dead)
+            failpoints.hit("after-db-commit")
+        except Exception:
+            # Nothing is skipped: rewind to the batch's first records and read it again after a pause (the
+            # pipeline already retried what it could).
+            log.exception("batch not processed; it will be read again", group=self.group, records=len(records))
+            await asyncio.sleep(self.retry_max)
+            offsets.rewind(first_offsets(records))
+            return records
+        try:
+            await offsets.commit(next_offsets(records))
+        except Exception as exc:
+            # E.g. the partitions were reassigned meanwhile: their new owner reads the batch again, and the
+            # inbox skips what this transaction committed.
+            log.warning("offsets not committed; the batch will be redelivered", error=repr(exc)[:300])
+        return None
+
+    async def process(self, records: Sequence[InboundRecord]) -> None:
+        """Process one consumed batch to completion, not overlapped: when this returns, the offsets may be
+        committed."""
+        if records:
+            await self._process(records, *self._parse(records))
+
+    async def _process(
+        self, records: Sequence[InboundRecord], parsed: list[Incoming], dead: list[OutboundRecord]
+    ) -> None:
         started = time.perf_counter()
-        parsed, dead = self._parse(records)
+        self._staged = False
         await self._retrying(lambda: self._apply(parsed, dead), what="batch", fallback=parsed, dead=dead)
-        await self._retrying(self.relay.flush, what="outbox relay")
+        if self._staged:  # a relay transaction per batch that emitted nothing cost ingest 5 round trips
+            await self._retrying(self.relay.flush, what="outbox relay")
         BATCH_SIZE.labels(self.service, self.group).observe(len(records))
         BATCH_DURATION.labels(self.service, self.group).observe(time.perf_counter() - started)
         LAST_PROCESSED.labels(self.service, self.group).set(time.time())
 
     # -- parsing ---------------------------------------------------------------------------------------
-    def _parse(self, records: Sequence[InboundRecord]) -> tuple[list[Incoming], list[OutboundRecord]]:
+    async def _parse_beside_in_flight(
+        self, records: Sequence[InboundRecord]
+    ) -> tuple[list[Incoming], list[OutboundRecord]]:
+        if self._in_flight is None or self._in_flight.done():
+            return self._parse(records)
         parsed: list[Incoming] = []
         dead: list[OutboundRecord] = []
+        for start in range(0, len(records), PARSE_SLICE):
+            await asyncio.sleep(0)  # the batch in flight sends its next statement
+            self._parse(records[start : start + PARSE_SLICE], parsed, dead)
+        return parsed, dead
+
+    def _parse(
+        self,
+        records: Sequence[InboundRecord],
+        parsed: list[Incoming] | None = None,
+        dead: list[OutboundRecord] | None = None,
+    ) -> tuple[list[Incoming], list[OutboundRecord]]:
+        parsed = [] if parsed is None else parsed
+        dead = [] if dead is None else dead
         for record in records:
             logical = unprefixed(record.topic, self.prefix) or self.topic
             try:
@@ -188,6 +299,7 @@ class Consumer:
                     list(batch.rejections),
                 )
             await outbox.stage(conn, self.schema, batch.outputs)
+            self._staged = self._staged or bool(batch.outputs)
             # Before the commit: a crash after it would otherwise lose them (the inbox skips the redelivery).
             await self.producer.send_all([*dead, *rejected_dead])
         self._observe(batch, duplicates)
@@ -275,3 +387,15 @@ class Consumer:
                     )
                     await self._retrying(lambda r=record: self.producer.send_all([r]), what="dead letter")  # type: ignore[misc]
                     break
+
+
+def _earliest(*offsets: Mapping[tuple[str, int], int] | Sequence[InboundRecord] | None) -> dict[tuple[str, int], int]:
+    """Per partition, the smallest of the first offsets given (as offsets or as the records themselves)."""
+    merged: dict[tuple[str, int], int] = {}
+    for each in offsets:
+        if each is None:
+            continue
+        firsts = each if isinstance(each, Mapping) else first_offsets(each)
+        for key, offset in firsts.items():
+            merged[key] = min(offset, merged.get(key, offset))
+    return merged

@@ -1,0 +1,200 @@
+"""shared.kafka.pipeline with fakes of the pool, the producer, the relay and the consumer's offsets: batches are
+applied one at a time and in order, offsets are committed only after a batch's transaction and never past a
+batch that could not be processed, and a redelivered batch changes nothing."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, cast
+
+import pytest
+
+from shared.events.envelope import dumps, make_envelope
+from shared.kafka.deadletter import InboundRecord
+from shared.kafka.pipeline import Batch, Consumer
+from shared.kafka.producer import OutboundRecord
+from shared.topics import Topic
+
+pytestmark = pytest.mark.unit
+
+TOPIC = "loan-events"
+
+
+class FakeConnection:
+    """The statements the pipeline itself sends: the inbox claim, the removal of rejections, the outbox."""
+
+    def __init__(self, log: list[str], inbox: set[str]) -> None:
+        self.log = log
+        self.inbox = inbox
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[None]:
+        self.log.append("begin")
+        claimed = set(self.inbox)
+        try:
+            yield
+        except BaseException:
+            self.inbox.clear()
+            self.inbox.update(claimed)
+            self.log.append("rollback")
+            raise
+        self.log.append("commit")
+
+    async def fetch(self, sql: str, group: str, event_ids: list[str]) -> list[dict[str, str]]:
+        assert "INSERT INTO pulse.inbox" in sql
+        await asyncio.sleep(0.01)  # a round trip: the next batch is parsed meanwhile
+        new = [i for i in event_ids if i not in self.inbox]
+        self.inbox.update(new)
+        return [{"event_id": i} for i in new]
+
+    async def execute(self, sql: str, *args: Any) -> None:
+        self.log.append(sql.split()[0])
+
+    async def copy_records_to_table(self, table: str, **kwargs: Any) -> None:
+        self.log.append(f"copy {table}")
+
+
+class FakePool:
+    def __init__(self, log: list[str]) -> None:
+        self.log = log
+        self.inbox: set[str] = set()
+
+    @asynccontextmanager
+    async def acquire(self) -> AsyncIterator[FakeConnection]:
+        yield FakeConnection(self.log, self.inbox)
+
+
+class FakeProducer:
+    def __init__(self) -> None:
+        self.sent: list[OutboundRecord] = []
+
+    async def send_all(self, records: Iterable[OutboundRecord]) -> None:
+        self.sent.extend(records)
+
+
+class FakeRelay:
+    def __init__(self, log: list[str], *, fails: bool = False) -> None:
+        self.log = log
+        self.fails = fails
+
+    async def flush(self) -> int:
+        if self.fails:
+            raise RuntimeError("the relay is broken")  # not transient: the batch cannot be completed
+        self.log.append("relay")
+        return 0
+
+
+class FakeOffsets:
+    def __init__(self, log: list[str]) -> None:
+        self.log = log
+        self.committed: list[dict[tuple[str, int], int]] = []
+        self.rewound: list[dict[tuple[str, int], int]] = []
+
+    async def commit(self, offsets: Mapping[tuple[str, int], int]) -> None:
+        self.log.append("offsets")
+        self.committed.append(dict(offsets))
+
+    def rewind(self, offsets: Mapping[tuple[str, int], int]) -> None:
+        self.rewound.append(dict(offsets))
+
+
+def record(partition: int, offset: int, client: str) -> InboundRecord:
+    envelope = make_envelope(
+        "client.registered",
+        {"client_id": client, "officer_id": "O1", "registered_on": "2026-01-01"},
+        source="test",
+        event_id=f"reg-{client}",
+    )
+    return InboundRecord(TOPIC, partition, offset, client.encode(), dumps(envelope), (), 0)
+
+
+def consumer(log: list[str], applied: list[list[str]], *, relay_fails: bool = False, emit: bool = False) -> Consumer:
+    async def handler(batch: Batch) -> None:
+        log.append("handler")
+        applied.append([i.event.data.client_id for i in batch.events])  # type: ignore[attr-defined]
+        if emit:
+            batch.emit(Topic.SNAPSHOTS, "k", {"n": len(batch.events)})
+
+    return Consumer(
+        service="test",
+        schema="pulse",
+        group="g",
+        topic=Topic.LOAN_EVENTS,
+        handler=handler,
+        pool=cast(Any, FakePool(log)),
+        producer=cast(Any, FakeProducer()),
+        relay=cast(Any, FakeRelay(log, fails=relay_fails)),
+        retry_initial=0.001,
+        retry_max=0.01,
+    )
+
+
+def batch(partition: int, first: int, clients: Sequence[str]) -> list[InboundRecord]:
+    return [record(partition, first + n, c) for n, c in enumerate(clients)]
+
+
+async def test_batches_are_applied_in_order_and_committed_after_their_transaction() -> None:
+    log: list[str] = []
+    applied: list[list[str]] = []
+    pipeline = consumer(log, applied, emit=True)
+    offsets = FakeOffsets(log)
+    await pipeline.take(batch(0, 10, ["A", "B"]), offsets)
+    await pipeline.take(batch(0, 12, ["C"]) + batch(1, 5, ["D"]), offsets)
+    await pipeline.drain()
+    assert applied == [["A", "B"], ["C", "D"]]
+    # Each batch: its transaction, then the outbox relayed, then its offsets; the next one only after that.
+    assert log == ["begin", "handler", "copy outbox", "commit", "relay", "offsets"] * 2
+    assert offsets.committed == [{(TOPIC, 0): 12}, {(TOPIC, 0): 13, (TOPIC, 1): 6}]
+    assert offsets.rewound == []
+
+
+async def test_a_batch_that_emits_nothing_needs_no_relay() -> None:
+    log: list[str] = []
+    pipeline = consumer(log, [])
+    await pipeline.take(batch(0, 0, ["A"]), FakeOffsets(log))
+    await pipeline.drain()
+    assert log == ["begin", "handler", "commit", "offsets"]
+
+
+async def test_a_redelivered_batch_changes_nothing() -> None:
+    log: list[str] = []
+    applied: list[list[str]] = []
+    pipeline = consumer(log, applied)
+    offsets = FakeOffsets(log)
+    await pipeline.take(batch(0, 0, ["A", "B"]), offsets)
+    await pipeline.take(batch(0, 0, ["A", "B"]), offsets)  # e.g. after a crash before the offset commit
+    await pipeline.drain()
+    assert applied == [["A", "B"]]  # the handler never sees the duplicates
+    assert offsets.committed == [{(TOPIC, 0): 2}, {(TOPIC, 0): 2}]
+
+
+async def test_no_offset_is_committed_past_a_batch_that_could_not_be_processed() -> None:
+    log: list[str] = []
+    applied: list[list[str]] = []
+    pipeline = consumer(log, applied, relay_fails=True, emit=True)
+    offsets = FakeOffsets(log)
+    await pipeline.take(batch(0, 10, ["A", "B"]), offsets)
+    # Taken while the first is in flight; partition 1 appears only here.
+    await pipeline.take(batch(0, 12, ["C"]) + batch(1, 7, ["D"]), offsets)
+    assert await pipeline.drain() is None  # nothing left in flight: the second batch was not started
+    assert applied == [["A", "B"]]
+    assert offsets.committed == []
+    # The failed batch rewinds itself; the one after it is read again too, from its own first record on
+    # partition 1, and never past the failed batch's on partition 0.
+    assert offsets.rewound == [{(TOPIC, 0): 10}, {(TOPIC, 0): 10, (TOPIC, 1): 7}]
+
+
+async def test_a_batch_failing_before_it_is_parsed_is_rewound(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PULSE_FAILPOINT", "before-batch:raise:1")
+    log: list[str] = []
+    applied: list[list[str]] = []
+    pipeline = consumer(log, applied)
+    offsets = FakeOffsets(log)
+    await pipeline.take(batch(0, 3, ["A"]), offsets)
+    await pipeline.take(batch(0, 3, ["A"]), offsets)  # read again
+    await pipeline.drain()
+    assert offsets.rewound == [{(TOPIC, 0): 3}]
+    assert applied == [["A"]]
+    assert offsets.committed == [{(TOPIC, 0): 4}]
