@@ -58,6 +58,8 @@ class Subscription:
     handler: Handler
     description: str = ""
     """What the service does with the topic, for the AsyncAPI document."""
+    event_types: frozenset[str] | None = None
+    """The event types the handler uses, if not all of the topic's (`pipeline.Consumer.wanted`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +154,7 @@ class Service:
             retry_initial=self.settings.retry_initial_seconds,
             retry_max=self.settings.retry_max_seconds,
             poison_attempts=self.settings.poison_attempts,
+            wanted=subscription.event_types,
         )
         self._consumers.append(consumer)
 

@@ -20,6 +20,7 @@ def build(settings: Settings | None = None) -> Service:
                 handlers.on_snapshots,
                 "Wealth snapshots, whose daily Modified Dietz return and linked returns are computed (loan "
                 "snapshots share the topic and are skipped).",
+                event_types=frozenset({"wealth_snapshot.created"}),
             )
         ],
         publications=[

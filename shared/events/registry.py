@@ -94,6 +94,18 @@ def parse_event(topic: Topic, raw: bytes | None) -> Event:
     """Parse one message value read from `topic`, or raise `Rejected` with the dead-letter code:
     `invalid_json`, `message_too_large`, `invalid_envelope`, `unknown_event_type`,
     `unsupported_schema_version`, `invalid_data`, or a business-rule code of the event type."""
+    envelope, model = _envelope_of(topic, raw)
+    return _with_data(envelope, model)
+
+
+def parse_wanted(topic: Topic, raw: bytes | None, wanted: frozenset[str]) -> Event | None:
+    """`parse_event` for a subscriber that uses only the `wanted` event types of the topic: the others are
+    checked as far as their envelope and None is returned (their data is the business of their own consumers)."""
+    envelope, model = _envelope_of(topic, raw)
+    return _with_data(envelope, model) if envelope.event_type in wanted else None
+
+
+def _envelope_of(topic: Topic, raw: bytes | None) -> tuple[Envelope, type[Model]]:
     envelope = parse_envelope(raw)
     event_type = envelope.event_type
     model = DATA_MODELS.get(event_type)
@@ -104,6 +116,10 @@ def parse_event(topic: Topic, raw: bytes | None) -> Event:
             "unsupported_schema_version",
             f"schema_version {envelope.schema_version} of {event_type} is not supported",
         )
+    return envelope, model
+
+
+def _with_data(envelope: Envelope, model: type[Model]) -> Event:
     try:
         data = model.model_validate(envelope.data)
     except ValidationError as exc:

@@ -32,7 +32,7 @@ import structlog
 
 from shared import db, failpoints
 from shared.events.envelope import Rejected
-from shared.events.registry import Event, parse_event
+from shared.events.registry import Event, parse_event, parse_wanted
 from shared.kafka import outbox
 from shared.kafka.deadletter import InboundRecord, dead_letter
 from shared.kafka.outbox import OutboxRelay
@@ -154,6 +154,9 @@ class Consumer:
     retry_initial: float = 0.2
     retry_max: float = 30.0
     poison_attempts: int = 3
+    wanted: frozenset[str] | None = None
+    """The event types the handler uses, if not all of the topic's: the others are not validated beyond their
+    envelope, nor claimed in the inbox, nor handed to the handler."""
     _staged: bool = field(default=False, init=False, repr=False)  # the batch being processed staged outputs
     _in_flight: asyncio.Task[Sequence[InboundRecord] | None] | None = field(default=None, init=False, repr=False)
 
@@ -254,7 +257,10 @@ class Consumer:
         for record in records:
             logical = unprefixed(record.topic, self.prefix) or self.topic
             try:
-                parsed.append(Incoming(record, parse_event(logical, record.value)))
+                if self.wanted is None:
+                    parsed.append(Incoming(record, parse_event(logical, record.value)))
+                elif (event := parse_wanted(logical, record.value, self.wanted)) is not None:
+                    parsed.append(Incoming(record, event))
             except Rejected as rejection:
                 dead.append(self._dead_letter(record, rejection, None))
         return parsed, dead

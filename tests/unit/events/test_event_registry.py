@@ -8,8 +8,9 @@ import pytest
 
 import shared.events
 from shared.events import DATA_MODELS, Event, EventData, Rejected, data_model, parse_event
+from shared.events.registry import parse_wanted
 from shared.topics import EVENT_TYPES, Topic
-from tests.unit.events import VALID, envelope
+from tests.unit.events import OFFICER, REPAYMENT, VALID, envelope, with_
 
 pytestmark = pytest.mark.unit
 
@@ -89,3 +90,23 @@ def test_models_round_trip_through_json() -> None:
         parsed = parse_event(topic, envelope(event_type, data)).data
         again = type(parsed).model_validate_json(parsed.model_dump_json())
         assert again == parsed, event_type
+
+
+def test_a_subscriber_of_some_event_types_validates_only_their_data() -> None:
+    wanted = frozenset({"officer.upserted"})
+    officer = parse_wanted(Topic.LOAN_EVENTS, envelope("officer.upserted", OFFICER), wanted)
+    assert officer is not None
+    assert officer.envelope.event_type == "officer.upserted"
+    # Another type's data is its own consumers' business, even when it is invalid...
+    bad_repayment = envelope("loan.repayment_received", with_(REPAYMENT, principal="NaN"))
+    assert parse_wanted(Topic.LOAN_EVENTS, bad_repayment, wanted) is None
+    # ...but a wanted type's data is validated, and a bad envelope or a type foreign to the topic is bad input.
+    with pytest.raises(Rejected) as bad_officer:
+        parse_wanted(Topic.LOAN_EVENTS, envelope("officer.upserted", with_(OFFICER, role="boss")), wanted)
+    assert bad_officer.value.code == "invalid_data"
+    with pytest.raises(Rejected) as foreign:
+        parse_wanted(Topic.LOAN_EVENTS, envelope("portfolio.valued", {}), wanted)
+    assert foreign.value.code == "unknown_event_type"
+    with pytest.raises(Rejected) as not_json:
+        parse_wanted(Topic.LOAN_EVENTS, b"{", wanted)
+    assert not_json.value.code == "invalid_json"

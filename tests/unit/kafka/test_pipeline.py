@@ -110,7 +110,14 @@ def record(partition: int, offset: int, client: str) -> InboundRecord:
     return InboundRecord(TOPIC, partition, offset, client.encode(), dumps(envelope), (), 0)
 
 
-def consumer(log: list[str], applied: list[list[str]], *, relay_fails: bool = False, emit: bool = False) -> Consumer:
+def consumer(
+    log: list[str],
+    applied: list[list[str]],
+    *,
+    relay_fails: bool = False,
+    emit: bool = False,
+    wanted: frozenset[str] | None = None,
+) -> Consumer:
     async def handler(batch: Batch) -> None:
         log.append("handler")
         applied.append([i.event.data.client_id for i in batch.events])  # type: ignore[attr-defined]
@@ -128,6 +135,7 @@ def consumer(log: list[str], applied: list[list[str]], *, relay_fails: bool = Fa
         relay=cast(Any, FakeRelay(log, fails=relay_fails)),
         retry_initial=0.001,
         retry_max=0.01,
+        wanted=wanted,
     )
 
 
@@ -198,3 +206,15 @@ async def test_a_batch_failing_before_it_is_parsed_is_rewound(monkeypatch: pytes
     assert offsets.rewound == [{(TOPIC, 0): 3}]
     assert applied == [["A"]]
     assert offsets.committed == [{(TOPIC, 0): 4}]
+
+
+async def test_event_types_the_handler_does_not_use_are_neither_claimed_nor_handed_to_it() -> None:
+    log: list[str] = []
+    applied: list[list[str]] = []
+    pipeline = consumer(log, applied, wanted=frozenset({"officer.upserted"}))
+    offsets = FakeOffsets(log)
+    await pipeline.take(batch(0, 0, ["A", "B"]), offsets)  # registrations
+    await pipeline.drain()
+    assert applied == []
+    assert cast(FakePool, pipeline.pool).inbox == set()
+    assert offsets.committed == [{(TOPIC, 0): 2}]  # still read past
