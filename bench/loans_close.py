@@ -20,14 +20,14 @@ from pathlib import Path
 
 from bench import loan_book
 from bench.scratch import Scratch, scratch
+from services.snapshotter import handlers
 from services.snapshotter.loans import closing, store
-from services.snapshotter.loans.snapshots import snapshot_events
 from shared import db
 from shared.kafka import outbox
 from shared.kafka.outbox import OutboxRelay
+from shared.kafka.pipeline import UnitOfWork
 from shared.kafka.producer import Producer
 from shared.settings import get_settings
-from shared.topics import Topic
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "services" / "snapshotter" / "migrations"
 RESULTS = Path(__file__).resolve().parent / "results" / "loans_close.jsonl"
@@ -60,10 +60,10 @@ async def _scenario(space: Scratch, name: str, *, loans: int, officers: int, cat
             await store.lock(conn)
             rows = await closing.close_through(conn, today)
             computed = time.perf_counter()
-            events = await snapshot_events(conn, rows)
-            await outbox.stage(
-                conn, "snapshotter", [outbox.event_record(Topic.SNAPSHOTS, k, e, prefix) for k, e in events]
-            )
+            work = UnitOfWork(conn=conn, prefix=prefix, source="snapshotter")
+            await handlers.publish(work, rows)
+            events = work.outputs
+            await outbox.stage(conn, "snapshotter", events)
         staged = time.perf_counter()
         published = await relay.flush()
         finished = time.perf_counter()

@@ -3,7 +3,8 @@
 from pathlib import Path
 
 from services.aggregator import handlers
-from shared.service import Publication, Service, Subscription
+from shared.asyncapi import Publication
+from shared.service import Service, Subscription
 from shared.settings import Settings, get_settings
 from shared.topics import Topic
 

@@ -13,12 +13,10 @@ from services.aggregator.wealth import contributions
 from services.aggregator.wealth import store as wealth
 from shared.events.aggregates import LoanAggregateUpdated
 from shared.events.alerts import AlertAcknowledged, AlertRaised, AlertResolved
-from shared.events.envelope import make_envelope
 from shared.events.returns import ReturnsComputed
 from shared.events.snapshots import LoanSnapshotCreated, LoanSnapshotMetrics
 from shared.kafka.pipeline import Batch
 from shared.logging import get_logger
-from shared.topics import Topic
 
 log = get_logger(__name__)
 
@@ -45,14 +43,7 @@ async def on_snapshots(batch: Batch) -> None:
             metrics=LoanSnapshotMetrics(**{f: row[f] for f in LoanSnapshotMetrics.model_fields}),
         )
         event_id = f"loan-aggregate:{row['scope']}:{row['business_date'].isoformat()}:{row['revision']}"
-        batch.emit(
-            Topic.AGGREGATES,
-            row["scope"],
-            make_envelope(
-                "aggregate.updated", data.model_dump(mode="json"), source="aggregator",
-                occurred_at=dt.datetime.now(dt.UTC), event_id=event_id,
-            ),
-        )  # fmt: skip
+        batch.emit(data, row["scope"], event_id=event_id)
 
 
 async def on_returns(batch: Batch) -> None:

@@ -1,10 +1,12 @@
 """`python -m services.alerter`: alert rules, alert lifecycle, email and webhook notifications."""
 
+import functools
 from pathlib import Path
 
-from services.alerter import handlers, jobs
+from services.alerter import handlers, jobs, rules
 from services.alerter.notify import worker
-from shared.service import Publication, Service, Subscription
+from shared.asyncapi import Publication
+from shared.service import Service, Subscription
 from shared.settings import Settings, get_settings
 from shared.topics import Topic
 
@@ -26,7 +28,11 @@ def build(settings: Settings | None = None) -> Service:
             ),
             Subscription(
                 Topic.AGGREGATES,
-                handlers.on_aggregates,
+                functools.partial(
+                    handlers.on_aggregates,
+                    settings=settings,
+                    thresholds=rules.ThresholdConfig.load(settings.thresholds_file),
+                ),
                 "Loan aggregates, against which the alert rules are evaluated on each scope's latest day.",
             ),
         ],

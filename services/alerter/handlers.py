@@ -15,33 +15,21 @@ from services.alerter.notify import store as deliveries
 from shared import directory
 from shared.events.aggregates import LoanAggregateUpdated
 from shared.events.alerts import AlertRaised, AlertResolved
-from shared.events.envelope import make_envelope
-from shared.kafka.pipeline import Batch
-from shared.settings import Settings, get_settings
-from shared.topics import Topic
-
-THRESHOLDS: rules.ThresholdConfig | None = None
-
-
-def thresholds(settings: Settings) -> rules.ThresholdConfig:
-    global THRESHOLDS
-    if THRESHOLDS is None:
-        THRESHOLDS = rules.ThresholdConfig.load(settings.thresholds_file)
-    return THRESHOLDS
+from shared.kafka.pipeline import Batch, Outgoing
+from shared.settings import Settings
 
 
 async def on_loan_events(batch: Batch) -> None:
     await directory.upsert_officers(batch.conn, store.SCHEMA, directory.officer_rows(batch.accepted))
 
 
-async def on_aggregates(batch: Batch) -> None:
+async def on_aggregates(batch: Batch, *, settings: Settings, thresholds: rules.ThresholdConfig) -> None:
     updates = [d for i in batch.accepted if isinstance(d := i.event.data, LoanAggregateUpdated)]
     if not updates:
         return
-    settings = get_settings()
     known = await store.latest_days(batch.conn, {u.scope for u in updates})
     open_alerts = await store.open_alerts(batch.conn, {u.scope for u in updates})
-    now = dt.datetime.now(dt.UTC)
+    now = batch.now
     changes: list[tuple[LoanAggregateUpdated, Change]] = []
     latest: dict[str, LoanAggregateUpdated] = {}
     for u in updates:
@@ -54,7 +42,7 @@ async def on_aggregates(batch: Batch) -> None:
         metrics = {name: Decimal(getattr(u.metrics, name)) for name in ("health_score", "default_rate", "par_30",
                                                                          "collection_rate", "growth_rate")}  # fmt: skip
         values = {t: {name: metrics[name] for name in names} for t, names in rules.VALUES.items()}
-        holds = rules.holding(metrics, thresholds(settings).for_scope(u.scope))
+        holds = rules.holding(metrics, thresholds.for_scope(u.scope))
         scope_alerts = open_alerts[u.scope]
         for change in lifecycle.evaluate(u.scope, u.business_date, holds, scope_alerts, values, now):
             changes.append((u, change))
@@ -71,19 +59,17 @@ async def on_aggregates(batch: Batch) -> None:
         ],
     )  # fmt: skip
     await store.save_changes(batch.conn, changes)
-    horizon = dt.datetime.now(ZoneInfo(settings.timezone)).date() - dt.timedelta(
-        days=settings.notification_horizon_days
-    )
+    horizon = now.astimezone(ZoneInfo(settings.timezone)).date() - dt.timedelta(days=settings.notification_horizon_days)
     notified: list[tuple[LoanAggregateUpdated, Change, str, dict[str, Any]]] = []
     for u, change in changes:
-        event_type, envelope = alert_event(u, change)
-        batch.emit(Topic.ALERTS, u.scope, envelope)
+        alert = alert_event(u, change)
+        envelope = batch.emit(alert.data, alert.key, event_id=alert.event_id)
         if u.business_date >= horizon:  # replaying history notifies nobody
-            notified.append((u, change, event_type, envelope))
+            notified.append((u, change, envelope["event_type"], envelope))
     await notify(batch, settings, notified, now)
 
 
-def alert_event(u: LoanAggregateUpdated, change: Change) -> tuple[str, dict[str, Any]]:
+def alert_event(u: LoanAggregateUpdated, change: Change) -> Outgoing:
     a = change.alert
     common: dict[str, Any] = {
         "alert_id": a.alert_id, "alert_type": a.alert_type, "severity": a.severity, "scope": u.scope, "kind": u.kind,
@@ -92,13 +78,11 @@ def alert_event(u: LoanAggregateUpdated, change: Change) -> tuple[str, dict[str,
         "raised_at": a.raised_at,
     }  # fmt: skip
     if change.kind == "resolved":
-        data = AlertResolved(**common, resolved_at=a.resolved_at).model_dump(mode="json")
-        event_type = "alert.resolved"
-    else:
-        data = AlertRaised(**common, previous_severity=change.previous_severity).model_dump(mode="json")
-        event_type = "alert.raised"
-    event_id = f"{event_type}:{a.alert_id}:{a.revision}"
-    return event_type, make_envelope(event_type, data, source="alerter", event_id=event_id)
+        return Outgoing(
+            AlertResolved(**common, resolved_at=a.resolved_at), u.scope, f"alert.resolved:{a.alert_id}:{a.revision}"
+        )
+    data = AlertRaised(**common, previous_severity=change.previous_severity)
+    return Outgoing(data, u.scope, f"alert.raised:{a.alert_id}:{a.revision}")
 
 
 async def notify(
@@ -135,9 +119,7 @@ async def notify(
             give_up_after=dt.timedelta(seconds=settings.notification_give_up_seconds),
         )
     await deliveries.stage(conn, planned)
-    for d in planned:
-        key, requested = worker.notification_requested_event(d)
-        batch.emit(Topic.NOTIFICATIONS, key, requested)
+    batch.emit_all(worker.notification_requested_event(d, now) for d in planned)
 
 
 def _person(r: Any) -> plan.Person:

@@ -9,11 +9,10 @@ from zoneinfo import ZoneInfo
 from services.alerter import store, weekly
 from services.alerter.notify import plan, worker
 from services.alerter.notify import store as deliveries
-from shared import db
-from shared.kafka import outbox
+from shared.kafka.pipeline import UnitOfWork
 from shared.logging import get_logger
 from shared.service import Service
-from shared.topics import Topic
+from shared.settings import Settings
 
 log = get_logger(__name__)
 
@@ -40,18 +39,17 @@ async def send_weekly_summaries(service: Service) -> None:
         now = dt.datetime.now(zone)
         week = due_week(now, weekday, at)
         if week is not None:
-            async with service.pool.acquire() as conn, conn.transaction():
-                staged = await stage_summaries(conn, service, week)
+            async with service.unit_of_work() as work:
+                staged = await stage_summaries(work, settings, week)
             if staged:
                 log.info("weekly summaries planned", week_start=week.isoformat(), emails=staged)
-                await service.relay.flush()
         wake = weekly.next_run(now, weekday, at)
         await asyncio.sleep(max((wake - dt.datetime.now(zone)).total_seconds(), 1.0))
 
 
-async def stage_summaries(conn: db.Connection, service: worker.ServiceLike, week: dt.date) -> int:
+async def stage_summaries(work: UnitOfWork, settings: Settings, week: dt.date) -> int:
     """Plan the week's summary emails once (weekly_summaries dedupes); the worker delivers them."""
-    settings = service.settings
+    conn = work.conn
     first = await conn.fetchval(
         f"INSERT INTO {store.SCHEMA}.weekly_summaries (week_start) VALUES ($1) ON CONFLICT DO NOTHING RETURNING 1",
         week,
@@ -82,12 +80,5 @@ async def stage_summaries(conn: db.Connection, service: worker.ServiceLike, week
         for e in emails
     ]
     await deliveries.stage(conn, planned)
-    await outbox.stage(
-        conn,
-        service.schema,
-        [
-            outbox.event_record(Topic.NOTIFICATIONS, key, envelope, settings.topic_prefix)
-            for key, envelope in map(worker.notification_requested_event, planned)
-        ],
-    )
+    work.emit_all(worker.notification_requested_event(d, work.now) for d in planned)
     return len(planned)

@@ -8,7 +8,7 @@ import uvicorn
 from faststream.kafka import KafkaBroker
 
 from services.gateway.app import create_app
-from shared.service import Publication, declare_publications
+from shared.asyncapi import Publication, declare_publications
 from shared.settings import Settings, get_settings
 from shared.topics import Topic
 

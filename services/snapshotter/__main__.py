@@ -1,16 +1,23 @@
 """`python -m services.snapshotter`: turns inbound loan and wealth events into daily snapshots."""
 
+import functools
 from pathlib import Path
 
 from services.snapshotter import handlers, jobs
+from shared.asyncapi import Publication
 from shared.kafka.lag import IngestBarrier
-from shared.service import Publication, Service, Subscription
+from shared.service import Service, Subscription, group_of
 from shared.settings import Settings, get_settings
 from shared.topics import Topic, topic_name
 
 
 def build(settings: Settings | None = None) -> Service:
     settings = settings or get_settings()
+    loan_ingest = IngestBarrier(
+        settings.kafka_bootstrap_servers,
+        group_of("snapshotter", Topic.LOAN_EVENTS, settings),
+        topic_name(Topic.LOAN_EVENTS, settings.topic_prefix),
+    )
     return Service(
         "snapshotter",
         port=settings.snapshotter_port,
@@ -30,7 +37,7 @@ def build(settings: Settings | None = None) -> Service:
             ),
             Subscription(
                 Topic.CONTROL,
-                handlers.on_control,
+                functools.partial(handlers.on_control, loan_ingest=loan_ingest),
                 "Business-day closes and snapshot requests, keyed by business date: a close snapshots every "
                 "loan and wealth client for that day.",
             ),
@@ -52,15 +59,5 @@ def build(settings: Settings | None = None) -> Service:
     )
 
 
-def main() -> None:
-    service = build()
-    handlers.LOAN_INGEST = IngestBarrier(
-        service.settings.kafka_bootstrap_servers,
-        service.consumer_group(Topic.LOAN_EVENTS),
-        topic_name(Topic.LOAN_EVENTS, service.settings.topic_prefix),
-    )
-    service.run()
-
-
 if __name__ == "__main__":
-    main()
+    build().run()

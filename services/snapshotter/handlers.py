@@ -28,8 +28,7 @@ from shared.events.loans import (
 )
 from shared.events.wealth import CashFlowRecorded, ClientOnboarded, PortfolioValued
 from shared.kafka.lag import IngestBarrier
-from shared.kafka.pipeline import Batch
-from shared.topics import Topic
+from shared.kafka.pipeline import Batch, UnitOfWork
 
 
 async def on_loan_events(batch: Batch) -> None:
@@ -88,21 +87,15 @@ async def on_wealth_events(batch: Batch) -> None:
     points = [(r["client_id"], r["as_of"]) for r in written]
     points += await wealth.next_snapshots(batch.conn, [(r["client_id"], r["as_of"]) for r in written if r["inserted"]])
     points += await wealth.snapshots_containing(batch.conn, moved)
-    for row in await wealth.publish(batch.conn, points):
-        message_key, envelope = wealth_snapshot_event(row)
-        batch.emit(Topic.SNAPSHOTS, message_key, envelope)
+    batch.emit_all(wealth_snapshot_event(row) for row in await wealth.publish(batch.conn, points))
 
 
-# Set by __main__: a close waits until the loan events published before it are ingested (control is read
-# apart from loan-events, so a close could otherwise overtake the history it closes, e.g. on a replay).
-LOAN_INGEST: IngestBarrier | None = None
-
-
-async def on_control(batch: Batch) -> None:
-    if LOAN_INGEST is not None:
-        for incoming in batch.events:
-            if isinstance(incoming.event.data, BusinessDayClosed | SnapshotRequested):
-                await LOAN_INGEST.wait(incoming.event_id)
+async def on_control(batch: Batch, *, loan_ingest: IngestBarrier) -> None:
+    # A close waits until the loan events published before it are ingested (control is read apart from
+    # loan-events, so a close could otherwise overtake the history it closes, e.g. on a replay).
+    for incoming in batch.events:
+        if isinstance(incoming.event.data, BusinessDayClosed | SnapshotRequested):
+            await loan_ingest.wait(incoming.event_id)
     await event_log.append_events(batch.conn, batch.accepted, batch.prefix)
     await loans.lock(batch.conn)
     for incoming in batch.events:
@@ -114,6 +107,6 @@ async def on_control(batch: Batch) -> None:
             await publish(batch, rows)
 
 
-async def publish(batch: Batch, rows: Sequence[asyncpg.Record]) -> None:
-    for key, envelope in await snapshot_events(batch.conn, rows):
-        batch.emit(Topic.SNAPSHOTS, key, envelope)
+async def publish(work: UnitOfWork, rows: Sequence[asyncpg.Record]) -> None:
+    """Emit the snapshots of the (re)stated officer days `rows`."""
+    work.emit_all(await snapshot_events(work.conn, rows))

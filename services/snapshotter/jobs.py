@@ -6,16 +6,13 @@ import asyncio
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+from services.snapshotter import handlers
 from services.snapshotter.loans import closing
 from services.snapshotter.loans import store as loans
-from services.snapshotter.loans.snapshots import snapshot_events
 from services.snapshotter.metrics import LAST_CLOSED
-from shared.events.envelope import dumps, make_envelope
-from shared.kafka import outbox
-from shared.kafka.producer import OutboundRecord
+from shared.events.control import BusinessDayClosed
 from shared.logging import get_logger
 from shared.service import Service
-from shared.topics import Topic, topic_name
 
 log = get_logger(__name__)
 RESTATE_INTERVAL_SECONDS = 1.0
@@ -30,20 +27,10 @@ async def restate_late_events(service: Service) -> None:
             if closed is not None:
                 LAST_CLOSED.set(dt.datetime.combine(closed, dt.time(), dt.UTC).timestamp())
             pending = await conn.fetchval(f"SELECT count(*) FROM {loans.SCHEMA}.restatements")
-            if pending:
-                async with conn.transaction():
-                    await loans.lock(conn)
-                    rows = await closing.restate_pending(conn)
-                    await outbox.stage(
-                        conn,
-                        service.schema,
-                        [
-                            outbox.event_record(Topic.SNAPSHOTS, key, envelope, service.settings.topic_prefix)
-                            for key, envelope in await snapshot_events(conn, rows)
-                        ],
-                    )
         if pending:
-            await service.relay.flush()
+            async with service.unit_of_work() as work:
+                await loans.lock(work.conn)
+                await handlers.publish(work, await closing.restate_pending(work.conn))
         await asyncio.sleep(RESTATE_INTERVAL_SECONDS)
 
 
@@ -73,19 +60,6 @@ async def close_days_on_schedule(service: Service) -> None:
 
 
 async def publish_close(service: Service, day: dt.date) -> None:
-    envelope = make_envelope(
-        "business_day.closed",
-        {"business_date": day.isoformat()},
-        source="snapshotter-schedule",
-        event_id=f"scheduled-close:{day.isoformat()}",
-    )
-    await service.producer.send_all(
-        [
-            OutboundRecord(
-                topic=topic_name(Topic.CONTROL, service.settings.topic_prefix),
-                value=dumps(envelope),
-                key=day.isoformat().encode(),
-            )
-        ]
-    )
+    async with service.unit_of_work() as work:
+        work.emit(BusinessDayClosed(business_date=day), day.isoformat(), event_id=f"scheduled-close:{day.isoformat()}")
     log.info("scheduled close published", business_date=day.isoformat())

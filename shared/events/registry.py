@@ -73,6 +73,18 @@ DATA_MODELS: dict[str, type[Model]] = {
 }
 
 _NO_TYPES: frozenset[str] = frozenset()
+_EVENT_TYPE_OF: dict[type[Model], str] = {model: event_type for event_type, model in DATA_MODELS.items()}
+_TOPIC_OF: dict[str, Topic] = {event_type: topic for topic, types in EVENT_TYPES.items() for event_type in types}
+
+
+def event_type_of(data: Model) -> str:
+    """The event type whose `data` is `data` (each model is the data of one event type)."""
+    return _EVENT_TYPE_OF[type(data)]
+
+
+def topic_of(event_type: str) -> Topic:
+    """The one topic that carries `event_type`."""
+    return _TOPIC_OF[event_type]
 
 
 @dataclass(frozen=True, slots=True)

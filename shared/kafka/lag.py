@@ -1,29 +1,57 @@
-"""How far a consumer group is behind: committed offsets against the partitions' end offsets."""
+"""How far a consumer group is behind: committed offsets against the partitions' end offsets. One definition
+(`behind_on`) for the exported metric, the close's ingest barrier and the waits of tools and tests."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections.abc import Mapping
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.structs import OffsetAndMetadata
 
+from shared.logging import get_logger
+from shared.metrics import CONSUMER_LAG
 from shared.retry import WaitAndRetry
 
+log = get_logger(__name__)
 
-async def _ends(admin: AIOKafkaAdminClient, consumer: AIOKafkaConsumer, topic: str) -> dict[int, int]:
+
+# How often a service reads its consumer groups' lag from the broker.
+LAG_INTERVAL_SECONDS = 5.0
+
+
+def behind_on(end: int, committed: int | None, start: int) -> int:
+    """Records of one partition a group has yet to take: the partition's end offset minus the group's
+    committed offset, or minus the log start offset if the group has committed nothing there (consumers
+    start from the earliest offset, and records before the log start are gone)."""
+    return max(end - (committed if committed is not None else start), 0)
+
+
+def _offsets(committed: Mapping[TopicPartition, OffsetAndMetadata]) -> dict[TopicPartition, int]:
+    return {tp: meta.offset for tp, meta in committed.items() if meta.offset >= 0}
+
+
+async def _partitions(admin: AIOKafkaAdminClient, topic: str) -> list[TopicPartition]:
     described = await admin.describe_topics([topic])
-    partitions = [TopicPartition(topic, p["partition"]) for d in described for p in d["partitions"]]
-    return {tp.partition: end for tp, end in (await consumer.end_offsets(partitions)).items()}
+    return [TopicPartition(topic, p["partition"]) for d in described if not d["error_code"] for p in d["partitions"]]
 
 
-async def _committed(admin: AIOKafkaAdminClient, group: str, topic: str) -> dict[int, int]:
-    offsets = await admin.list_consumer_group_offsets(group)
-    return {tp.partition: meta.offset for tp, meta in offsets.items() if tp.topic == topic and meta.offset >= 0}
-
-
-def _behind(ends: dict[int, int], committed: dict[int, int]) -> int:
-    return sum(max(end - committed.get(p, 0), 0) for p, end in ends.items())
+async def _behind(
+    admin: AIOKafkaAdminClient,
+    consumer: AIOKafkaConsumer,
+    group: str,
+    topic: str,
+    ends: Mapping[TopicPartition, int] | None = None,
+) -> tuple[int, bool]:
+    """(records of `topic` the group has yet to take, whether it has committed anything there)."""
+    partitions = list(ends) if ends is not None else await _partitions(admin, topic)
+    ends = ends if ends is not None else await consumer.end_offsets(partitions)
+    committed = _offsets(await admin.list_consumer_group_offsets(group, partitions=partitions))
+    starts = await consumer.beginning_offsets(partitions) if len(committed) < len(partitions) else {}
+    return sum(behind_on(ends[tp], committed.get(tp), starts.get(tp, 0)) for tp in partitions), bool(committed)
 
 
 async def group_lag(bootstrap: str, group: str, topic: str) -> int | None:
@@ -33,11 +61,8 @@ async def group_lag(bootstrap: str, group: str, topic: str) -> int | None:
     await admin.start()
     await consumer.start()
     try:
-        committed = await _committed(admin, group, topic)
-        ends = await _ends(admin, consumer, topic)
-        if not committed and any(ends.values()):
-            return None
-        return _behind(ends, committed)
+        behind, committed = await _behind(admin, consumer, group, topic)
+        return behind if committed or not behind else None
     finally:
         await consumer.stop()
         await admin.close()
@@ -67,23 +92,124 @@ class IngestBarrier:
         self.bootstrap = bootstrap
         self.group = group
         self.topic = topic
-        self._targets: dict[str, dict[int, int]] = {}
+        self._targets: dict[str, dict[TopicPartition, int]] = {}
 
     async def wait(self, key: str) -> None:
         """Return once the group is past the topic's end as first seen for `key`; else raise NotCaughtUp."""
         admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None, enable_auto_commit=False)
         await admin.start()
+        await consumer.start()
         try:
             if key not in self._targets:
-                consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None, enable_auto_commit=False)
-                await consumer.start()
-                try:
-                    self._targets[key] = await _ends(admin, consumer, self.topic)
-                finally:
-                    await consumer.stop()
-            behind = _behind(self._targets[key], await _committed(admin, self.group, self.topic))
+                self._targets[key] = await consumer.end_offsets(await _partitions(admin, self.topic))
+            behind, _ = await _behind(admin, consumer, self.group, self.topic, self._targets[key])
         finally:
+            await consumer.stop()
             await admin.close()
         if behind:
             raise NotCaughtUp(f"{self.group} is {behind} records behind {self.topic} as of {key}")
         del self._targets[key]
+
+
+class LagExporter:
+    """Sets `pulse_consumer_lag{service, group, topic, partition}` every `interval` s, for each consumer group
+    of a service: the partition's end offset minus the group's COMMITTED offset (minus the log start offset
+    if the group has committed nothing there: the subscribers start from the earliest offset).
+
+    The gauge's only writer, so it has one meaning; read from the broker, it also moves while a consumer is
+    stuck (a batch that never finishes commits nothing) or idle (a group that fetches nothing). One admin
+    client and one group-less consumer per service, made on the first tick and reused; a broker that cannot
+    be reached costs a debug log line, and the next tick tries again."""
+
+    def __init__(
+        self,
+        service: str,
+        bootstrap_servers: str,
+        groups: Mapping[str, str],
+        *,
+        interval: float = LAG_INTERVAL_SECONDS,
+    ) -> None:
+        self.service = service
+        self.bootstrap_servers = bootstrap_servers
+        self.groups = dict(groups)  # consumer group -> the (broker-side) topic it reads
+        self.interval = interval
+        self._admin: AIOKafkaAdminClient | None = None
+        self._consumer: AIOKafkaConsumer | None = None
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await asyncio.wait_for(self.export(), timeout=max(4 * self.interval, 20.0))
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.debug("consumer lag not read; trying again", error=repr(exc)[:300])
+            await asyncio.sleep(self.interval)
+
+    async def export(self) -> None:
+        """Read every group's lag once and set the gauges."""
+        admin, consumer = await self._clients()
+        described = await admin.describe_topics(sorted(set(self.groups.values())))
+        partitions = sorted(
+            (
+                TopicPartition(d["topic"], p["partition"])
+                for d in described
+                if not d["error_code"]
+                for p in d["partitions"]
+            ),
+            key=lambda tp: (tp.topic, tp.partition),
+        )
+        if not partitions:
+            return
+        ends = await consumer.end_offsets(partitions)
+        starts: dict[TopicPartition, int] | None = None
+        for group, topic in self.groups.items():
+            mine = [tp for tp in partitions if tp.topic == topic]
+            try:
+                committed = _offsets(await admin.list_consumer_group_offsets(group, partitions=mine))
+            except Exception as exc:  # e.g. the group's coordinator is still loading: the other groups go on
+                log.debug("consumer group offsets not read; trying again", group=group, error=repr(exc)[:300])
+                continue
+            if starts is None and any(tp not in committed for tp in mine):
+                starts = await consumer.beginning_offsets(partitions)
+            for tp in mine:
+                lag = behind_on(ends[tp], committed.get(tp), (starts or {}).get(tp, 0))
+                CONSUMER_LAG.labels(self.service, group, topic, str(tp.partition)).set(lag)
+
+    async def _clients(self) -> tuple[AIOKafkaAdminClient, AIOKafkaConsumer]:
+        if self._admin is not None and self._consumer is not None:
+            return self._admin, self._consumer
+        client_id = f"pulse-{self.service}-lag"
+        admin = AIOKafkaAdminClient(
+            bootstrap_servers=self.bootstrap_servers, client_id=client_id, request_timeout_ms=10_000
+        )
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap_servers,
+            client_id=client_id,
+            group_id=None,
+            enable_auto_commit=False,
+            request_timeout_ms=10_000,
+        )
+        try:
+            await admin.start()
+            await consumer.start()
+        except BaseException:
+            # Not started (broker unreachable): closed, and made again on the next tick.
+            await _close_quietly(admin, consumer)
+            raise
+        self._admin, self._consumer = admin, consumer
+        return admin, consumer
+
+    async def close(self) -> None:
+        admin, consumer, self._admin, self._consumer = self._admin, self._consumer, None, None
+        await _close_quietly(admin, consumer)
+
+
+async def _close_quietly(admin: AIOKafkaAdminClient | None, consumer: AIOKafkaConsumer | None) -> None:
+    if consumer is not None:
+        with contextlib.suppress(Exception):
+            await consumer.stop()
+    if admin is not None:
+        with contextlib.suppress(Exception):
+            await admin.close()

@@ -21,9 +21,10 @@ time and an event that keeps failing is dead-lettered with code `processing_erro
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import time
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -31,8 +32,9 @@ import asyncpg
 import structlog
 
 from shared import db, failpoints
-from shared.events.envelope import Rejected
-from shared.events.registry import Event, parse_event, parse_wanted
+from shared.events.envelope import Rejected, make_envelope
+from shared.events.registry import Event, event_type_of, parse_event, parse_wanted, topic_of
+from shared.events.types import Model
 from shared.kafka import outbox
 from shared.kafka.deadletter import InboundRecord, dead_letter
 from shared.kafka.outbox import OutboxRelay
@@ -70,20 +72,55 @@ class Incoming:
         return self.event.envelope.event_type
 
 
-@dataclass(slots=True)
-class Batch:
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """An event to emit, as a domain module describes it: its data, message key and event id."""
+
+    data: Model
+    key: str
+    event_id: str
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(slots=True, kw_only=True)
+class UnitOfWork:
+    """A connection inside one transaction, and the one way to emit an event from it: `emit` stages the event
+    in the service's outbox with the transaction, and it is relayed to Kafka after the commit. Handlers get
+    one per consumed batch (`Batch`), background jobs from `unit_of_work`."""
+
+    conn: db.Connection
+    prefix: str
+    source: str
+    now: dt.datetime = field(default_factory=_utc_now)
+    """The unit's clock: every event it emits occurred at this instant."""
+    outputs: list[OutboundRecord] = field(default_factory=list)
+
+    def emit(self, data: Model, key: str, *, event_id: str) -> dict[str, Any]:
+        """Emit `data` as the event of its type (`shared.events.registry`) on that type's topic, keyed by
+        `key`; the envelope emitted. `event_id` is a function of what the event says (a replay re-emits
+        the same ids, and consumers skip them)."""
+        event_type = event_type_of(data)
+        envelope = make_envelope(
+            event_type, data.model_dump(mode="json"), source=self.source, occurred_at=self.now, event_id=event_id
+        )
+        self.outputs.append(outbox.event_record(topic_of(event_type), key, envelope, self.prefix))
+        return envelope
+
+    def emit_all(self, events: Iterable[Outgoing]) -> None:
+        for e in events:
+            self.emit(e.data, e.key, event_id=e.event_id)
+
+
+@dataclass(slots=True, kw_only=True)
+class Batch(UnitOfWork):
     """What a handler gets: the new events of one consumed batch, a connection inside the batch's
     transaction, and the means to emit output events and reject events that break a business rule."""
 
-    conn: db.Connection
     events: list[Incoming]
-    prefix: str
-    source: str
-    outputs: list[OutboundRecord] = field(default_factory=list)
     rejections: dict[str, Rejected] = field(default_factory=dict)
-
-    def emit(self, topic: Topic, key: str, envelope: dict[str, Any]) -> None:
-        self.outputs.append(outbox.event_record(topic, key, envelope, self.prefix))
 
     def reject(self, incoming: Incoming, code: str, message: str) -> None:
         """The handler found that `incoming` breaks a business rule; it must not have changed state for it."""
@@ -405,3 +442,20 @@ def _earliest(*offsets: Mapping[tuple[str, int], int] | Sequence[InboundRecord] 
         for key, offset in firsts.items():
             merged[key] = min(offset, merged.get(key, offset))
     return merged
+
+
+@asynccontextmanager
+async def unit_of_work(
+    pool: asyncpg.Pool, relay: OutboxRelay, *, schema: str, prefix: str, source: str
+) -> AsyncIterator[UnitOfWork]:
+    """One transaction of a background job: what it emits is staged with it and relayed after the commit (a
+    relay that fails leaves the events in the outbox, for the service's next flush)."""
+    async with pool.acquire() as conn, conn.transaction():
+        work = UnitOfWork(conn=conn, prefix=prefix, source=source)
+        yield work
+        await outbox.stage(conn, schema, work.outputs)
+    if work.outputs:
+        try:
+            await relay.flush()
+        except Exception as exc:
+            log.warning("outbox flush failed; the events stay in the outbox", error=repr(exc)[:300])

@@ -24,8 +24,8 @@ from collections import Counter
 import pytest
 
 from shared.events.envelope import dumps, make_envelope
+from shared.kafka.lag import LagExporter
 from shared.metrics import REGISTRY
-from shared.service import LagExporter
 from shared.topics import PARTITIONS, Topic, consumer_group
 from tests.conftest import World
 from tests.support.kafka import eventually

@@ -4,10 +4,12 @@ loan books go in as events and come out as the officer days the service would pu
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 
@@ -18,7 +20,8 @@ from shared.domain.loan_metrics import LoanMetrics, compute
 from shared.events.envelope import dumps, make_envelope
 from shared.events.registry import parse_event
 from shared.kafka.deadletter import InboundRecord
-from shared.kafka.pipeline import Batch, Incoming
+from shared.kafka.lag import IngestBarrier
+from shared.kafka.pipeline import Batch, Incoming, UnitOfWork
 from shared.topics import Topic
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "snapshotter" / "migrations"
@@ -42,6 +45,17 @@ class Ledger:
     emitted: list[dict[str, Any]] = field(default_factory=list)
 
 
+class IngestDone:
+    """The close's ingest barrier when the harness hands events over itself: they are all in already."""
+
+    async def wait(self, key: str) -> None:
+        return None
+
+
+# The control handler as the service wires it, with the harness's barrier.
+on_control = functools.partial(handlers.on_control, loan_ingest=cast(IngestBarrier, IngestDone()))
+
+
 class SnapshotterHarness:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
@@ -55,27 +69,27 @@ class SnapshotterHarness:
             batch = Batch(conn=conn, events=incoming, prefix="", source="test")
             await handler(batch)
         ledger = Ledger(rejected={k: r.code for k, r in batch.rejections.items()})
-        ledger.emitted = [__import__("json").loads(o.value) for o in batch.outputs]
+        ledger.emitted = [json.loads(o.value) for o in batch.outputs]
         return ledger
 
     async def ingest(self, *envelopes: dict[str, Any]) -> Ledger:
         return await self._run(Topic.LOAN_EVENTS, list(envelopes), handlers.on_loan_events)
 
     async def close(self, day: dt.date) -> Ledger:
-        return await self._run(Topic.CONTROL, [event("business_day.closed", business_date=day)], handlers.on_control)
+        return await self._run(Topic.CONTROL, [event("business_day.closed", business_date=day)], on_control)
 
     async def control(self, *envelopes: dict[str, Any]) -> Ledger:
-        return await self._run(Topic.CONTROL, list(envelopes), handlers.on_control)
+        return await self._run(Topic.CONTROL, list(envelopes), on_control)
 
     async def restate(self) -> list[dict[str, Any]]:
         """What the restatement job does: recompute the queued officers' closed days."""
         from services.snapshotter.loans import closing, store
-        from services.snapshotter.loans.snapshots import snapshot_events
 
         async with self.pool.acquire() as conn, conn.transaction():
             await store.lock(conn)
-            rows = await closing.restate_pending(conn)
-            return [e for _, e in await snapshot_events(conn, rows)]
+            work = UnitOfWork(conn=conn, prefix="", source="test")
+            await handlers.publish(work, await closing.restate_pending(conn))
+            return [json.loads(o.value) for o in work.outputs]
 
     async def all_days(self) -> list[asyncpg.Record]:
         async with self.pool.acquire() as conn:

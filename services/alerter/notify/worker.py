@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -29,14 +30,12 @@ from services.alerter.notify import store
 from services.alerter.notify.plan import Delivery
 from services.alerter.notify.send import DeliveryError, post_webhook, send_email
 from shared.events.alerts import NotificationDelivered, NotificationFailed, NotificationRequested
-from shared.events.envelope import make_envelope
-from shared.kafka import outbox
 from shared.kafka.outbox import OutboxRelay
+from shared.kafka.pipeline import Outgoing, UnitOfWork
 from shared.logging import get_logger
 from shared.metrics import REGISTRY
 from shared.retry import Backoff, is_transient, retry_transient
 from shared.settings import Settings
-from shared.topics import Topic
 
 log = get_logger(__name__)
 
@@ -69,6 +68,7 @@ class ServiceLike(Protocol):
     def settings(self) -> Settings: ...
     @property
     def schema(self) -> str: ...
+    def unit_of_work(self) -> AbstractAsyncContextManager[UnitOfWork]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,34 +119,30 @@ class WorkerConfig:
 # --- events --------------------------------------------------------------------------------------------------
 
 
-def notification_requested_event(d: Delivery, now: dt.datetime | None = None) -> tuple[str, dict[str, Any]]:
-    """(key, envelope) of `notification.requested` for a planned delivery; staged with the alert change.
-    The event id derives from the delivery id, so a replay's duplicate is dropped by consumers."""
-    at = now or dt.datetime.now(dt.UTC)
-    data = NotificationRequested.model_validate(
-        {"delivery_id": d.delivery_id, "alert_id": d.alert_id, "alert_event": d.alert_event, "channel": d.channel,
-         "recipient": d.recipient, "requested_at": at}
-    ).model_dump(mode="json")  # fmt: skip
-    event_id = f"notification.requested:{d.delivery_id}"
-    return d.recipient, make_envelope("notification.requested", data, source=SOURCE, occurred_at=at, event_id=event_id)
+def notification_requested_event(d: Delivery, at: dt.datetime) -> Outgoing:
+    """`notification.requested` for a planned delivery; emitted with the alert change. The event id derives
+    from the delivery id, so a replay's duplicate is dropped by consumers."""
+    data = NotificationRequested(
+        delivery_id=d.delivery_id, alert_id=d.alert_id, alert_event=d.alert_event, channel=d.channel,
+        recipient=d.recipient, requested_at=at,
+    )  # fmt: skip
+    return Outgoing(data, d.recipient, f"notification.requested:{d.delivery_id}")
 
 
-def notification_delivered_event(d: Delivery, attempts: int, at: dt.datetime) -> tuple[str, dict[str, Any]]:
-    data = NotificationDelivered.model_validate(
-        {"delivery_id": d.delivery_id, "alert_id": d.alert_id, "channel": d.channel, "recipient": d.recipient,
-         "attempts": attempts, "delivered_at": at}
-    ).model_dump(mode="json")  # fmt: skip
-    event_id = f"notification.delivered:{d.delivery_id}"
-    return d.recipient, make_envelope("notification.delivered", data, source=SOURCE, occurred_at=at, event_id=event_id)
+def notification_delivered_event(d: Delivery, attempts: int, at: dt.datetime) -> Outgoing:
+    data = NotificationDelivered(
+        delivery_id=d.delivery_id, alert_id=d.alert_id, channel=d.channel, recipient=d.recipient,
+        attempts=attempts, delivered_at=at,
+    )  # fmt: skip
+    return Outgoing(data, d.recipient, f"notification.delivered:{d.delivery_id}")
 
 
-def notification_failed_event(d: Delivery, attempts: int, error: str, at: dt.datetime) -> tuple[str, dict[str, Any]]:
-    data = NotificationFailed.model_validate(
-        {"delivery_id": d.delivery_id, "alert_id": d.alert_id, "channel": d.channel, "recipient": d.recipient,
-         "attempts": attempts, "error": error[: store.MAX_ERROR], "failed_at": at}
-    ).model_dump(mode="json")  # fmt: skip
-    event_id = f"notification.failed:{d.delivery_id}"
-    return d.recipient, make_envelope("notification.failed", data, source=SOURCE, occurred_at=at, event_id=event_id)
+def notification_failed_event(d: Delivery, attempts: int, error: str, at: dt.datetime) -> Outgoing:
+    data = NotificationFailed(
+        delivery_id=d.delivery_id, alert_id=d.alert_id, channel=d.channel, recipient=d.recipient,
+        attempts=attempts, error=error[: store.MAX_ERROR], failed_at=at,
+    )  # fmt: skip
+    return Outgoing(data, d.recipient, f"notification.failed:{d.delivery_id}")
 
 
 def as_delivery(row: Any) -> Delivery:
@@ -279,31 +275,23 @@ async def _attempt(service: ServiceLike, config: WorkerConfig, client: httpx.Asy
         log.warning("notification attempt failed; will retry", error=error, **fields)
     else:
         log.error("notification failed; giving up", error=error, **fields)
-    if outcome != "retried":
-        try:
-            await service.relay.flush()
-        except Exception as exc:  # the events stay in the outbox; the next flush sends them
-            log.warning("outbox flush failed", error=repr(exc)[:300])
 
 
 async def _record(
     service: ServiceLike, config: WorkerConfig, d: Delivery, attempts: int, error: str | None
 ) -> str | None:
     """Record the outcome of attempt `attempts`; the outcome, or None if a later attempt took over."""
-    now = dt.datetime.now(dt.UTC)
-    prefix = service.settings.topic_prefix
-    async with service.pool.acquire() as conn, conn.transaction():
+    async with service.unit_of_work() as work:
+        conn, now = work.conn, work.now
         if error is None:
             if not await store.delivered(conn, d.delivery_id, attempts):
                 return None
-            key, envelope = notification_delivered_event(d, attempts, now)
-            await outbox.stage(conn, service.schema, [outbox.event_record(Topic.NOTIFICATIONS, key, envelope, prefix)])
+            work.emit_all([notification_delivered_event(d, attempts, now)])
             return "delivered"
         next_at = now + dt.timedelta(seconds=config.retry_delay(attempts))
         if next_at < d.deadline:
             return "retried" if await store.retry(conn, d.delivery_id, attempts, next_at, error) else None
         if not await store.failed(conn, d.delivery_id, attempts, error):
             return None
-        key, envelope = notification_failed_event(d, attempts, error, now)
-        await outbox.stage(conn, service.schema, [outbox.event_record(Topic.NOTIFICATIONS, key, envelope, prefix)])
+        work.emit_all([notification_failed_event(d, attempts, error, now)])
         return "failed"

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
-from typing import Any
 
 import asyncpg
 
 from shared import db
 from shared.domain.loan_metrics import compute
-from shared.events.envelope import make_envelope
 from shared.events.snapshots import LoanSnapshotCreated, LoanSnapshotMetrics, LoanSnapshotNumerators
+from shared.kafka.pipeline import Outgoing
 
 SCHEMA = "snapshotter"
 
@@ -43,11 +41,9 @@ def numerators(row: asyncpg.Record) -> LoanSnapshotNumerators:
     )
 
 
-def snapshot_event(
-    row: asyncpg.Record, officers_on_day: int, *, now: dt.datetime | None = None
-) -> tuple[str, dict[str, Any]]:
-    """The message key and envelope of one (re)stated officer day. The event_id is a function of the
-    officer, day and revision, so replaying every topic into empty stores reproduces the same ids."""
+def snapshot_event(row: asyncpg.Record, officers_on_day: int) -> Outgoing:
+    """The `loan_snapshot.created` of one (re)stated officer day. The event_id is a function of the officer,
+    day and revision, so replaying every topic into empty stores reproduces the same ids."""
     n = numerators(row)
     data = LoanSnapshotCreated(
         officer_id=row["officer_id"],
@@ -62,17 +58,10 @@ def snapshot_event(
         computed_at=row["computed_at"],
     )
     event_id = f"loan-snapshot:{row['officer_id']}:{row['business_date'].isoformat()}:{row['revision']}"
-    envelope = make_envelope(
-        "loan_snapshot.created",
-        data.model_dump(mode="json"),
-        source="snapshotter",
-        occurred_at=now or dt.datetime.now(dt.UTC),
-        event_id=event_id,
-    )
-    return f"officer:{row['officer_id']}", envelope
+    return Outgoing(data, f"officer:{row['officer_id']}", event_id)
 
 
-async def snapshot_events(conn: db.Connection, rows: Sequence[asyncpg.Record]) -> list[tuple[str, dict[str, Any]]]:
+async def snapshot_events(conn: db.Connection, rows: Sequence[asyncpg.Record]) -> list[Outgoing]:
     """The events of (re)stated officer days, each with its day's officer count."""
     days = sorted({r["business_date"] for r in rows})
     counts = (

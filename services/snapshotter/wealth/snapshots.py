@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Any
-
 import asyncpg
 
-from shared.events.envelope import make_envelope
 from shared.events.snapshots import WealthSnapshotCreated
+from shared.kafka.pipeline import Outgoing
 
 
-def snapshot_event(row: asyncpg.Record, *, now: dt.datetime | None = None) -> tuple[str, dict[str, Any]]:
+def snapshot_event(row: asyncpg.Record) -> Outgoing:
     data = WealthSnapshotCreated(
         client_id=row["client_id"],
         as_of=row["as_of"],
@@ -26,8 +23,4 @@ def snapshot_event(row: asyncpg.Record, *, now: dt.datetime | None = None) -> tu
         net_external_flows=row["net_external_flows"],
     )
     event_id = f"wealth-snapshot:{row['client_id']}:{row['as_of'].isoformat()}:{row['revision']}"
-    envelope = make_envelope(
-        "wealth_snapshot.created", data.model_dump(mode="json"), source="snapshotter",
-        occurred_at=now or dt.datetime.now(dt.UTC), event_id=event_id,
-    )  # fmt: skip
-    return f"client:{row['client_id']}", envelope
+    return Outgoing(data, f"client:{row['client_id']}", event_id)

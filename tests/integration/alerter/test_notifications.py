@@ -9,6 +9,7 @@ import datetime as dt
 import json
 import time
 from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,8 +23,8 @@ from services.alerter.notify.plan import Delivery, Person
 from services.alerter.notify.signing import verify
 from shared import db
 from shared.events.envelope import make_envelope
-from shared.kafka import outbox
 from shared.kafka.outbox import OutboxRelay
+from shared.kafka.pipeline import UnitOfWork, unit_of_work
 from shared.kafka.producer import Producer
 from shared.metrics import REGISTRY
 from shared.settings import Settings
@@ -54,6 +55,11 @@ class FakeService:
     settings: Settings
     schema: str = "alerter"
 
+    def unit_of_work(self) -> AbstractAsyncContextManager[UnitOfWork]:
+        return unit_of_work(
+            self.pool, self.relay, schema=self.schema, prefix=self.settings.topic_prefix, source="alerter"
+        )
+
 
 @dataclass
 class Alerter:
@@ -75,15 +81,9 @@ class Alerter:
 
     async def stage(self, deliveries: Sequence[Delivery]) -> None:
         """What the alert lifecycle does: deliveries and their `notification.requested`, in one transaction."""
-        prefix = self.service.settings.topic_prefix
-        async with self.service.pool.acquire() as conn, conn.transaction():
-            await store.stage(conn, deliveries)
-            records = []
-            for d in deliveries:
-                key, envelope = worker.notification_requested_event(d)
-                records.append(outbox.event_record(Topic.NOTIFICATIONS, key, envelope, prefix))
-            await outbox.stage(conn, self.service.schema, records)
-        await self.service.relay.flush()
+        async with self.service.unit_of_work() as work:
+            await store.stage(work.conn, deliveries)
+            work.emit_all(worker.notification_requested_event(d, work.now) for d in deliveries)
 
     async def row(self, delivery_id: str) -> asyncpg.Record:
         async with self.service.pool.acquire() as conn:
@@ -420,10 +420,10 @@ async def test_the_weekly_summary_is_planned_once_and_delivered_by_the_worker(
             ' \'{"health_score": "45.2", "health_category": "critical"}\'::jsonb)'
         )
     week = dt.date(2025, 10, 13)
-    async with service.pool.acquire() as conn, conn.transaction():
-        assert await jobs.stage_summaries(conn, service, week) == 1  # one team leader, no admins configured
-    async with service.pool.acquire() as conn, conn.transaction():
-        assert await jobs.stage_summaries(conn, service, week) == 0  # a restart plans nothing twice
+    async with service.unit_of_work() as work:
+        assert await jobs.stage_summaries(work, service.settings, week) == 1  # one team leader, no admins configured
+    async with service.unit_of_work() as work:
+        assert await jobs.stage_summaries(work, service.settings, week) == 0  # a restart plans nothing twice
     alerter.start()
     await eventually(lambda: len(inbox.mails) == 1, timeout=NOW_TIMEOUT)
     [mail] = inbox.mails

@@ -5,12 +5,14 @@ batch that could not be processed, and a redelivered batch changes nothing."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, cast
 
 import pytest
 
+from shared.events.control import BusinessDayClosed
 from shared.events.envelope import dumps, make_envelope
 from shared.kafka.deadletter import InboundRecord
 from shared.kafka.pipeline import Batch, Consumer
@@ -122,7 +124,7 @@ def consumer(
         log.append("handler")
         applied.append([i.event.data.client_id for i in batch.events])  # type: ignore[attr-defined]
         if emit:
-            batch.emit(Topic.SNAPSHOTS, "k", {"n": len(batch.events)})
+            batch.emit(BusinessDayClosed(business_date=dt.date(2026, 1, len(batch.events))), "k", event_id="e")
 
     return Consumer(
         service="test",
