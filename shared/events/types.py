@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated, Any, Self
 
 from pydantic import (
@@ -43,22 +43,6 @@ class EventData(Model):
     def _business_rules(self) -> Self:
         self.check()
         return self
-
-
-# Validators raise ValueError even for a wrong type: pydantic turns only ValueError (and AssertionError)
-# into a validation error; a TypeError would escape as a crash.
-def _to_decimal(value: Any) -> Decimal:
-    # bool is an int subclass: `true` is never an amount.
-    if isinstance(value, bool) or not isinstance(value, (str, int, float, Decimal)):
-        raise ValueError("an amount is a decimal string or number")
-    if isinstance(value, float):
-        # Only reached when JSON was parsed without parse_float=Decimal; repr keeps the literal digits.
-        value = repr(value)
-    try:
-        amount = Decimal(value.strip()) if isinstance(value, str) else Decimal(value)
-    except InvalidOperation as exc:
-        raise ValueError("not a decimal number") from exc
-    return amount
 
 
 def _unsigned_zero(amount: Decimal) -> Decimal:
@@ -158,36 +142,17 @@ Timestamp = Annotated[
 MAX_MEASURE_PLACES = 18
 
 
-def _check_measure(value: Decimal) -> Decimal:
-    if not value.is_finite():
-        raise ValueError("must be finite")
-    exponent = value.normalize().as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -MAX_MEASURE_PLACES:
-        raise ValueError(f"at most {MAX_MEASURE_PLACES} decimal places")
-    if abs(value) >= MAX_ABS_AMOUNT:
-        raise ValueError("out of range")
-    return value + Decimal(0)
+def _in_context(value: Decimal) -> Decimal:
+    return value + Decimal(0)  # -0 is 0; rounded to the context's precision, as arithmetic on it would be
 
 
 Measure = Annotated[
     Decimal,
-    BeforeValidator(_to_decimal),
-    AfterValidator(_check_measure),
-    PlainSerializer(_serialize_amount, return_type=str, when_used="json"),
+    Field(allow_inf_nan=False, decimal_places=MAX_MEASURE_PLACES, gt=-MAX_ABS_AMOUNT, lt=MAX_ABS_AMOUNT),
+    AfterValidator(_in_context),
+    _AS_TEXT,
 ]
 """A decimal that is not money (a quantity, a price): finite, |x| < 1e15, up to 18 decimal places."""
 
-
-def _check_finite(value: Decimal) -> Decimal:
-    if not value.is_finite():
-        raise ValueError("must be finite")
-    return value + Decimal(0)
-
-
-Exact = Annotated[
-    Decimal,
-    BeforeValidator(_to_decimal),
-    AfterValidator(_check_finite),
-    PlainSerializer(_serialize_amount, return_type=str, when_used="json"),
-]
+Exact = Annotated[Decimal, Field(allow_inf_nan=False), AfterValidator(_in_context), _AS_TEXT]
 """A computed decimal Pulse publishes (a sum, a ratio): exact, unrounded, any number of places."""
