@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
@@ -62,14 +62,14 @@ def group(rows: Iterable[Row]) -> dict[Scope, list[Row]]:
     return groups
 
 
-def window_lookups(scope: Scope, rows: list[Row]) -> list[tuple[str, dt.date]]:
+def window_lookups(scope: Scope, rows: Sequence[Row]) -> list[tuple[str, dt.date]]:
     """The (officer, day) rows whose cumulative columns a portfolio's window needs: the day before W."""
     start = window_start(scope.business_date, _first_positive(rows))
     return [] if start is None else [(r["officer_id"], start - dt.timedelta(days=1)) for r in rows]
 
 
 def portfolio_numerators(
-    scope: Scope, rows: list[Row], cumulative_before: Mapping[tuple[str, dt.date], Row]
+    scope: Scope, rows: Sequence[Row], cumulative_before: Mapping[tuple[str, dt.date], Row]
 ) -> LoanNumerators:
     if scope.kind == "officer":
         return officer_numerators(rows[0])
