@@ -14,6 +14,7 @@ from services.aggregator.wealth import store as wealth
 from shared.events.aggregates import LoanAggregateUpdated
 from shared.events.alerts import AlertAcknowledged, AlertRaised, AlertResolved
 from shared.events.returns import ReturnsComputed
+from shared.events.revisions import latest_revision
 from shared.events.snapshots import LoanSnapshotCreated, LoanSnapshotMetrics
 from shared.kafka.pipeline import Batch
 from shared.logging import get_logger
@@ -54,12 +55,8 @@ async def on_returns(batch: Batch) -> None:
 
 
 async def _on_returns(batch: Batch) -> None:
-    latest: dict[tuple[str, dt.date], ReturnsComputed] = {}
-    for incoming in batch.accepted:
-        if isinstance(r := incoming.event.data, ReturnsComputed):
-            key = (r.client_id, r.as_of)
-            if key not in latest or r.revision > latest[key].revision:
-                latest[key] = r
+    returns = [r for i in batch.accepted if isinstance(r := i.event.data, ReturnsComputed)]
+    latest = latest_revision(returns, lambda r: (r.client_id, r.as_of))
     await wealth.lock_dates(batch.conn, [k[1] for k in latest])
     before = await wealth.client_days(batch.conn, list(latest))
     newer = [r for k, r in latest.items() if k not in before or r.revision > before[k]["revision"]]

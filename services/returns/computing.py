@@ -19,6 +19,7 @@ import asyncpg
 from services.returns import maths, store
 from services.returns.maths import Flow, Point, PointReturns, State
 from shared import db
+from shared.events.revisions import latest_revision
 from shared.events.snapshots import WealthSnapshotCreated
 
 ONE_DAY = dt.timedelta(days=1)
@@ -26,12 +27,7 @@ EARLIEST = dt.date(1, 1, 1)
 
 
 def _latest(snapshots: Sequence[WealthSnapshotCreated]) -> list[WealthSnapshotCreated]:
-    latest: dict[tuple[str, dt.date], WealthSnapshotCreated] = {}
-    for s in snapshots:
-        key = (s.client_id, s.as_of)
-        if key not in latest or s.revision > latest[key].revision:
-            latest[key] = s
-    return list(latest.values())
+    return list(latest_revision(snapshots, lambda s: (s.client_id, s.as_of)).values())
 
 
 def _point(row: Any) -> Point:

@@ -9,6 +9,7 @@ from typing import Any
 import asyncpg
 
 from shared import db
+from shared.events.revisions import latest_revision
 from shared.events.snapshots import LoanSnapshotCreated
 
 SCHEMA = "aggregator"
@@ -36,11 +37,7 @@ def _officer_row(s: LoanSnapshotCreated) -> tuple[Any, ...]:
 
 async def save_officer_days(conn: db.Connection, snapshots: Iterable[LoanSnapshotCreated]) -> list[asyncpg.Record]:
     """Keep the latest revision of each officer day. Returns (business_date, old_branch_id) of rows written."""
-    latest: dict[tuple[str, dt.date], LoanSnapshotCreated] = {}
-    for s in snapshots:
-        key = (s.officer_id, s.business_date)
-        if key not in latest or s.revision > latest[key].revision:
-            latest[key] = s
+    latest = latest_revision(snapshots, lambda s: (s.officer_id, s.business_date))
     if not latest:
         return []
     columns = ", ".join(OFFICER_COLUMNS)
