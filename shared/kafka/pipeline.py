@@ -252,12 +252,6 @@ class Consumer:
             log.warning("offsets not committed; the batch will be redelivered", error=repr(exc)[:300])
         return None
 
-    async def process(self, records: Sequence[InboundRecord]) -> None:
-        """Process one consumed batch to completion, not overlapped: when this returns, the offsets may be
-        committed."""
-        if records:
-            await self._process(records, *self._parse(records))
-
     async def _process(
         self, records: Sequence[InboundRecord], parsed: list[Incoming], dead: list[OutboundRecord]
     ) -> None:
