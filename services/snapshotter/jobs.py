@@ -62,4 +62,4 @@ async def close_days_on_schedule(service: Service) -> None:
 async def publish_close(service: Service, day: dt.date) -> None:
     async with service.unit_of_work() as work:
         work.emit(BusinessDayClosed(business_date=day), day.isoformat(), event_id=f"scheduled-close:{day.isoformat()}")
-    log.info("scheduled close published", business_date=day.isoformat())
+    log.info("scheduled close staged for publication", business_date=day.isoformat())

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
@@ -34,9 +34,29 @@ def _offsets(committed: Mapping[TopicPartition, OffsetAndMetadata]) -> dict[Topi
     return {tp: meta.offset for tp, meta in committed.items() if meta.offset >= 0}
 
 
-async def _partitions(admin: AIOKafkaAdminClient, topic: str) -> list[TopicPartition]:
-    described = await admin.describe_topics([topic])
-    return [TopicPartition(topic, p["partition"]) for d in described if not d["error_code"] for p in d["partitions"]]
+async def _partitions(admin: AIOKafkaAdminClient, *topics: str) -> list[TopicPartition]:
+    """The partitions of `topics` (of those that exist), sorted."""
+    described = await admin.describe_topics(sorted(set(topics)))
+    found = (
+        TopicPartition(d["topic"], p["partition"]) for d in described if not d["error_code"] for p in d["partitions"]
+    )
+    return sorted(found, key=lambda tp: (tp.topic, tp.partition))
+
+
+@contextlib.asynccontextmanager
+async def _clients(bootstrap: str) -> AsyncIterator[tuple[AIOKafkaAdminClient, AIOKafkaConsumer]]:
+    """A short-lived admin client and group-less consumer, for one reading of offsets."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    await admin.start()
+    try:
+        await consumer.start()
+        try:
+            yield admin, consumer
+        finally:
+            await consumer.stop()
+    finally:
+        await admin.close()
 
 
 async def _behind(
@@ -56,16 +76,9 @@ async def _behind(
 
 async def group_lag(bootstrap: str, group: str, topic: str) -> int | None:
     """Records of `topic` the group has not committed yet; None if the group has committed nothing."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
-    await admin.start()
-    await consumer.start()
-    try:
+    async with _clients(bootstrap) as (admin, consumer):
         behind, committed = await _behind(admin, consumer, group, topic)
-        return behind if committed or not behind else None
-    finally:
-        await consumer.stop()
-        await admin.close()
+    return behind if committed or not behind else None
 
 
 async def wait_caught_up(bootstrap: str, group: str, topic: str, *, within: float, every: float = 1.0) -> int | None:
@@ -96,17 +109,10 @@ class IngestBarrier:
 
     async def wait(self, key: str) -> None:
         """Return once the group is past the topic's end as first seen for `key`; else raise NotCaughtUp."""
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
-        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None, enable_auto_commit=False)
-        await admin.start()
-        await consumer.start()
-        try:
+        async with _clients(self.bootstrap) as (admin, consumer):
             if key not in self._targets:
                 self._targets[key] = await consumer.end_offsets(await _partitions(admin, self.topic))
             behind, _ = await _behind(admin, consumer, self.group, self.topic, self._targets[key])
-        finally:
-            await consumer.stop()
-            await admin.close()
         if behind:
             raise NotCaughtUp(f"{self.group} is {behind} records behind {self.topic} as of {key}")
         del self._targets[key]
@@ -150,16 +156,7 @@ class LagExporter:
     async def export(self) -> None:
         """Read every group's lag once and set the gauges."""
         admin, consumer = await self._clients()
-        described = await admin.describe_topics(sorted(set(self.groups.values())))
-        partitions = sorted(
-            (
-                TopicPartition(d["topic"], p["partition"])
-                for d in described
-                if not d["error_code"]
-                for p in d["partitions"]
-            ),
-            key=lambda tp: (tp.topic, tp.partition),
-        )
+        partitions = await _partitions(admin, *self.groups.values())
         if not partitions:
             return
         ends = await consumer.end_offsets(partitions)

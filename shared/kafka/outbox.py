@@ -12,10 +12,13 @@ import asyncpg
 from shared import db
 from shared.events.envelope import dumps
 from shared.kafka.producer import OutboundRecord, Producer
+from shared.logging import get_logger
 from shared.metrics import OUTBOX_PENDING
 from shared.topics import Topic, topic_name
 
 RELAY_CHUNK = 2000
+
+log = get_logger(__name__)
 
 
 def event_record(topic: Topic, key: str, envelope: dict[str, Any], prefix: str) -> OutboundRecord:
@@ -43,6 +46,24 @@ class OutboxRelay:
         self.schema = schema
         self.producer = producer
         self._lock = asyncio.Lock()
+        self._soon: asyncio.Task[None] | None = None
+        self._again = False
+
+    def flush_soon(self) -> None:
+        """Relay in the background: who committed the events goes on without waiting for the broker. Rows
+        committed while a background flush runs are taken by one more round; a failure leaves them in the
+        outbox for the next flush."""
+        self._again = True
+        if self._soon is None or self._soon.done():
+            self._soon = asyncio.create_task(self._flush_while_asked(), name=f"outbox-relay:{self.schema}")
+
+    async def _flush_while_asked(self) -> None:
+        while self._again:
+            self._again = False
+            try:
+                await self.flush()
+            except Exception as exc:
+                log.warning("outbox flush failed; the events stay in the outbox", error=repr(exc)[:300])
 
     async def flush(self) -> int:
         sent = 0

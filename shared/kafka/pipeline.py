@@ -216,13 +216,14 @@ class Consumer:
         except Exception:
             failed = await self.drain()
             log.exception("batch not processed; it will be read again", group=self.group, records=len(records))
-            offsets.rewind(_earliest(first_offsets(records), failed))
+            offsets.rewind(first_offsets([*records, *(failed or ())]))
             await asyncio.sleep(self.retry_max)
             return
         failed = await self.drain()
         if failed is not None:
-            # The previous batch rewound itself; this one comes after it and is read again too.
-            offsets.rewind(_earliest(first_offsets(records), failed))
+            # The previous batch rewound itself; this one comes after it and is read again too (per partition
+            # from the earlier of the two batches' first records).
+            offsets.rewind(first_offsets([*records, *failed]))
             return
         self._in_flight = asyncio.create_task(self._complete(records, parsed, dead, offsets))
 
@@ -274,17 +275,14 @@ class Consumer:
         dead: list[OutboundRecord] = []
         for start in range(0, len(records), PARSE_SLICE):
             await asyncio.sleep(0)  # the batch in flight sends its next statement
-            self._parse(records[start : start + PARSE_SLICE], parsed, dead)
+            more, rejected = self._parse(records[start : start + PARSE_SLICE])
+            parsed += more
+            dead += rejected
         return parsed, dead
 
-    def _parse(
-        self,
-        records: Sequence[InboundRecord],
-        parsed: list[Incoming] | None = None,
-        dead: list[OutboundRecord] | None = None,
-    ) -> tuple[list[Incoming], list[OutboundRecord]]:
-        parsed = [] if parsed is None else parsed
-        dead = [] if dead is None else dead
+    def _parse(self, records: Sequence[InboundRecord]) -> tuple[list[Incoming], list[OutboundRecord]]:
+        parsed: list[Incoming] = []
+        dead: list[OutboundRecord] = []
         for record in records:
             logical = unprefixed(record.topic, self.prefix) or self.topic
             try:
@@ -426,30 +424,15 @@ class Consumer:
                     break
 
 
-def _earliest(*offsets: Mapping[tuple[str, int], int] | Sequence[InboundRecord] | None) -> dict[tuple[str, int], int]:
-    """Per partition, the smallest of the first offsets given (as offsets or as the records themselves)."""
-    merged: dict[tuple[str, int], int] = {}
-    for each in offsets:
-        if each is None:
-            continue
-        firsts = each if isinstance(each, Mapping) else first_offsets(each)
-        for key, offset in firsts.items():
-            merged[key] = min(offset, merged.get(key, offset))
-    return merged
-
-
 @asynccontextmanager
 async def unit_of_work(
     pool: asyncpg.Pool, relay: OutboxRelay, *, schema: str, prefix: str, source: str
 ) -> AsyncIterator[UnitOfWork]:
-    """One transaction of a background job: what it emits is staged with it and relayed after the commit (a
-    relay that fails leaves the events in the outbox, for the service's next flush)."""
+    """One transaction of a background job: what it emits is staged with it, and relayed in the background
+    once it has committed (`OutboxRelay.flush_soon`)."""
     async with pool.acquire() as conn, conn.transaction():
         work = UnitOfWork(conn=conn, prefix=prefix, source=source)
         yield work
         await outbox.stage(conn, schema, work.outputs)
     if work.outputs:
-        try:
-            await relay.flush()
-        except Exception as exc:
-            log.warning("outbox flush failed; the events stay in the outbox", error=repr(exc)[:300])
+        relay.flush_soon()

@@ -30,7 +30,6 @@ from services.alerter.notify import store
 from services.alerter.notify.plan import Delivery
 from services.alerter.notify.send import DeliveryError, post_webhook, send_email
 from shared.events.alerts import NotificationDelivered, NotificationFailed, NotificationRequested
-from shared.kafka.outbox import OutboxRelay
 from shared.kafka.pipeline import Outgoing, UnitOfWork
 from shared.logging import get_logger
 from shared.metrics import REGISTRY
@@ -39,7 +38,6 @@ from shared.settings import Settings
 
 log = get_logger(__name__)
 
-SOURCE = "alerter"
 
 # Defaults; each may be overridden by a Settings field of the name in brackets (when one exists) or by the
 # job's keyword arguments.
@@ -63,11 +61,7 @@ class ServiceLike(Protocol):
     @property
     def pool(self) -> asyncpg.Pool: ...
     @property
-    def relay(self) -> OutboxRelay: ...
-    @property
     def settings(self) -> Settings: ...
-    @property
-    def schema(self) -> str: ...
     def unit_of_work(self) -> AbstractAsyncContextManager[UnitOfWork]: ...
 
 
