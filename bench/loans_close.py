@@ -57,7 +57,7 @@ async def _scenario(space: Scratch, name: str, *, loans: int, officers: int, cat
 
         started = time.perf_counter()
         async with pool.acquire() as conn, conn.transaction():
-            await store.lock(conn)
+            await store.lock_days(conn)
             rows = await closing.close_through(conn, today)
             computed = time.perf_counter()
             work = UnitOfWork(conn=conn, prefix=prefix, source="snapshotter")

@@ -7,6 +7,7 @@ applied in order after the platform's own tables (the idempotent inbox and the o
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -82,6 +83,28 @@ async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 5, retry: 
     if not retry:
         return await connect()
     return await retry_transient(connect, what="database connect", initial=0.2, maximum=5.0)
+
+
+# The keys' 64-bit hashes, each once, in ascending order: the outer SELECT takes the locks in the subquery's
+# order (a subquery with ORDER BY is not flattened), so every transaction takes shared keys in one global
+# order and two of them never wait on each other in a cycle.
+_LOCK_KEYS = """
+SELECT count(pg_advisory_xact_lock(h)) FROM (
+    SELECT DISTINCT hashtextextended($1 || k, 0) AS h FROM unnest($2::text[]) AS k ORDER BY 1
+) AS ordered
+"""
+
+
+async def lock_keys(conn: Connection, namespace: str, keys: Iterable[str]) -> None:
+    """Serialise the transactions that write the same `keys` (clients, dates, ...) of `namespace` until they
+    commit, in one round trip, whether or not a key has a row yet. Several instances of a service each own
+    their partitions' keys; these locks make the rare writes that cross partitions (and a partition read by
+    its old and its new owner for a moment during a rebalance) safe. A hash collision only serialises two
+    unrelated keys. Each key holds a slot of the lock table until the commit: size
+    `max_locks_per_transaction` for batches of `PULSE_BATCH_MAX_RECORDS` keys."""
+    unique = sorted(set(keys))
+    if unique:
+        await conn.fetchval(_LOCK_KEYS, f"{namespace}:", unique)
 
 
 def _migration_files(folder: Path | None) -> list[tuple[str, str]]:

@@ -49,6 +49,7 @@ async def upsert_officers(conn: db.Connection, schema: str, officers: Sequence[O
         SELECT w.officer_id FROM written w LEFT JOIN before b USING (officer_id)
         WHERE b.officer_id IS NULL OR (b.branch_id, b.name) IS DISTINCT FROM (w.branch_id, w.name)
         """,
-        *[list(col) for col in zip(*latest.values(), strict=True)],
+        # In key order: two batches upserting the same officers lock their rows in the same order.
+        *[list(col) for col in zip(*(latest[k] for k in sorted(latest)), strict=True)],
     )
     return [r["officer_id"] for r in rows]

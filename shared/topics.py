@@ -18,13 +18,18 @@ class Topic(StrEnum):
     DEAD_LETTERS = "dead-letters"
 
 
-# Inbound topics get more partitions: they carry the bulk of the traffic and are keyed by client.
+# A topic's partitions are as many instances of its consumer as can share the work. The inbound topics carry
+# the bulk of the traffic (a replay of years of history) and are keyed by client: 24 splits evenly over 1, 2,
+# 3, 4, 6, 8, 12 or 24 instances, and costs the broker little. Snapshots and returns (keyed by officer or
+# client) feed the returns service and the aggregator: 12. Control is one ordered stream of day closes,
+# read by one instance at a time (a close fans out inside the database). Kafka can add partitions later but
+# not take them away, and adding them moves keys to other partitions: size them for the largest deployment.
 PARTITIONS: dict[Topic, int] = {
-    Topic.LOAN_EVENTS: 6,
-    Topic.WEALTH_EVENTS: 6,
+    Topic.LOAN_EVENTS: 24,
+    Topic.WEALTH_EVENTS: 24,
     Topic.CONTROL: 1,
-    Topic.SNAPSHOTS: 6,
-    Topic.RETURNS: 6,
+    Topic.SNAPSHOTS: 12,
+    Topic.RETURNS: 12,
     Topic.AGGREGATES: 3,
     Topic.ALERTS: 3,
     Topic.NOTIFICATIONS: 3,

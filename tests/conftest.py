@@ -54,8 +54,8 @@ class World:
             **self.extra_env,
         }
 
-    def service(self, name: str, *, start: bool = True) -> ServiceProcess:
-        process = ServiceProcess(name, self.env, self.log_dir)
+    def service(self, name: str, *, start: bool = True, instance: int = 1) -> ServiceProcess:
+        process = ServiceProcess(name, self.env, self.log_dir, instance=instance)
         self.processes.append(process)
         return process.start() if start else process
 

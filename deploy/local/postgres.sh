@@ -108,6 +108,9 @@ listen_addresses = '$HOST'
 port = $PORT
 unix_socket_directories = ''
 max_connections = 200
+# Consumers lock the keys (clients, dates) of each batch, up to PULSE_BATCH_MAX_RECORDS per transaction
+# (shared.db.lock_keys): the shared lock table holds max_locks_per_transaction x max_connections.
+max_locks_per_transaction = 512
 shared_buffers = 256MB
 effective_cache_size = 1GB
 work_mem = 8MB

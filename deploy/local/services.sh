@@ -9,6 +9,10 @@
 # its process-group id and `kill -- -PID` reaches uv and the Python child. stdout+stderr go to
 # .local/logs/<name>.log, the PID to .local/run/<name>.pid. Health ports follow shared.settings and may be
 # overridden the same way (PULSE_SNAPSHOTTER_PORT, ..., PULSE_GATEWAY_PORT).
+# PULSE_REPLICAS=N (default 1) starts N instances of each consumer service (snapshotter, returns,
+# aggregator, alerter), each in its service's consumer groups, so they share the partitions: instance k > 1
+# is named <name>-k and serves /metrics and /healthz on the service's port + 100·(k−1) (9101, 9201, 9301,
+# ...). The gateway runs once. `stop` and `status` reach every instance that is running, whatever N.
 # PULSE_SERVICES_PACKAGE (default `services`) exists only to exercise this script with stand-ins.
 set -euo pipefail
 LOG_TAG=services
@@ -16,13 +20,21 @@ LOG_TAG=services
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 ALL=(snapshotter returns aggregator alerter gateway)
+CONSUMERS=(snapshotter returns aggregator alerter)
+REPLICAS=${PULSE_REPLICAS:-1}
+[[ $REPLICAS =~ ^[1-9][0-9]?$ ]] || die "PULSE_REPLICAS must be a number from 1 to 99, not '$REPLICAS'"
+PORT_STEP=100
 RUN_DIR="$LOCAL/run"
 LOG_DIR="$LOCAL/logs"
 PACKAGE=${PULSE_SERVICES_PACKAGE:-services}
 HEALTH_TIMEOUT=${SERVICES_HEALTH_TIMEOUT:-120}
 STOP_TIMEOUT=15
 
-port_of() {
+# An instance is <service> or <service>-<k>.
+service_of() { echo "${1%-[0-9]*}"; }
+ordinal_of() { if [[ $1 =~ -([0-9]+)$ ]]; then echo "${BASH_REMATCH[1]}"; else echo 1; fi; }
+
+base_port_of() {
     case $1 in
     snapshotter) echo "${PULSE_SNAPSHOTTER_PORT:-9101}" ;;
     returns) echo "${PULSE_RETURNS_PORT:-9102}" ;;
@@ -33,8 +45,55 @@ port_of() {
     esac
 }
 
+port_of() {
+    local base
+    base=$(base_port_of "$(service_of "$1")")
+    echo $((base + PORT_STEP * ($(ordinal_of "$1") - 1)))
+}
+
+# The setting that moves a service's port (shared.settings), for an instance started on another one.
+port_setting_of() {
+    local service
+    service=$(service_of "$1")
+    echo "PULSE_${service^^}_PORT"
+}
+
+is_consumer() {
+    local c
+    for c in "${CONSUMERS[@]}"; do [[ $c == "$1" ]] && return 0; done
+    return 1
+}
+
+# The instances to start for the services named: N of each consumer service, one gateway.
+instances_of() {
+    local name k
+    for name in "$@"; do
+        echo "$name"
+        if is_consumer "$name"; then
+            for ((k = 2; k <= REPLICAS; k++)); do echo "$name-$k"; done
+        fi
+    done
+}
+
+# Every instance of the services named that has a pid file (started with any PULSE_REPLICAS).
+recorded_instances_of() {
+    local name file
+    for name in "$@"; do
+        echo "$name"
+        for file in "$RUN_DIR/$name"-*.pid; do
+            [[ -e $file ]] || continue
+            file=${file##*/}
+            echo "${file%.pid}"
+        done
+    done
+}
+
 host_of() {
-    if [[ $1 == gateway ]]; then echo "${PULSE_GATEWAY_HOST:-127.0.0.1}"; else echo "${PULSE_HTTP_HOST:-127.0.0.1}"; fi
+    if [[ $(service_of "$1") == gateway ]]; then
+        echo "${PULSE_GATEWAY_HOST:-127.0.0.1}"
+    else
+        echo "${PULSE_HTTP_HOST:-127.0.0.1}"
+    fi
 }
 
 pidfile_of() { echo "$RUN_DIR/$1.pid"; }
@@ -46,7 +105,7 @@ running_pgid() {
     pid=$(read_pid "$(pidfile_of "$name")")
     [[ -n $pid ]] || return 0
     if pid_alive "$pid"; then
-        pid_matches "$pid" "$PACKAGE.$name" && echo "$pid"
+        pid_matches "$pid" "$PACKAGE.$(service_of "$name")" && echo "$pid"
     elif pgid_alive "$pid"; then
         echo "$pid" # the leader (uv) is gone but its Python child is still in the group
     fi
@@ -69,9 +128,10 @@ start_one() {
         die "$name: port $(port_of "$name") is already answering, but not from a process we started"
     fi
     uv=$(uv_bin)
-    echo "===== $(date -Is) starting $PACKAGE.$name =====" >>"$(logfile_of "$name")"
-    (cd "$ROOT" && exec setsid "$uv" run --frozen python -m "$PACKAGE.$name" \
-        >>"$(logfile_of "$name")" 2>&1 </dev/null 9>&-) &
+    echo "===== $(date -Is) starting $PACKAGE.$(service_of "$name") as $name =====" >>"$(logfile_of "$name")"
+    (cd "$ROOT" && export "$(port_setting_of "$name")=$(port_of "$name")" &&
+        exec setsid "$uv" run --frozen python -m "$PACKAGE.$(service_of "$name")" \
+            >>"$(logfile_of "$name")" 2>&1 </dev/null 9>&-) &
     local pid=$!
     echo "$pid" >"$(pidfile_of "$name")"
     log "started $name (pid $pid, log $(logfile_of "$name"))"
@@ -156,12 +216,12 @@ action=${1:-}
 shift || true
 names=("$@")
 ((${#names[@]})) || names=("${ALL[@]}")
-for n in "${names[@]}"; do port_of "$n" >/dev/null; done
+for n in "${names[@]}"; do base_port_of "$n" >/dev/null; done
 [[ $action == status ]] || lock services
 case $action in
-start) cmd_start "${names[@]}" ;;
-stop) cmd_stop "${names[@]}" ;;
-status) cmd_status "${names[@]}" ;;
+start) mapfile -t instances < <(instances_of "${names[@]}") && cmd_start "${instances[@]}" ;;
+stop) mapfile -t instances < <(recorded_instances_of "${names[@]}") && cmd_stop "${instances[@]}" ;;
+status) mapfile -t instances < <(recorded_instances_of "${names[@]}") && cmd_status "${instances[@]}" ;;
 *)
     echo "usage: $0 {start|stop|status} [${ALL[*]}]" >&2
     exit 2

@@ -24,6 +24,9 @@ log = get_logger(__name__)
 
 async def on_snapshots(batch: Batch) -> None:
     loan_snapshots = [d for i in batch.accepted if isinstance(d := i.event.data, LoanSnapshotCreated)]
+    # A day's officers arrive on several partitions, maybe in other instances' batches at the same time: one
+    # writer per day, so that the batch that completes a day sees every other batch's officers of that day.
+    await store.lock_days(batch.conn, {s.business_date for s in loan_snapshots})
     written = await store.save_officer_days(batch.conn, loan_snapshots)
     await store.expect_officers(batch.conn, loan_snapshots)
     days = sorted({r["business_date"] for r in written})

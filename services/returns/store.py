@@ -19,8 +19,7 @@ Range = tuple[str, dt.date, dt.date]  # client, first day, last day
 
 async def lock_clients(conn: db.Connection, clients: Sequence[str]) -> None:
     """One writer per client at a time (several partitions' consumers may touch the same client)."""
-    for client in sorted(set(clients)):
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"pulse-returns:{client}")
+    await db.lock_keys(conn, "pulse-returns", clients)
 
 
 async def save_points(conn: db.Connection, snapshots: Sequence[WealthSnapshotCreated]) -> list[asyncpg.Record]:

@@ -4,6 +4,7 @@ import functools
 from pathlib import Path
 
 from services.snapshotter import handlers, jobs
+from services.snapshotter.loans import store as loans
 from shared.asyncapi import Publication
 from shared.kafka.lag import IngestBarrier
 from shared.service import Service, Subscription, group_of
@@ -37,7 +38,11 @@ def build(settings: Settings | None = None) -> Service:
             ),
             Subscription(
                 Topic.CONTROL,
-                functools.partial(handlers.on_control, loan_ingest=loan_ingest),
+                functools.partial(
+                    handlers.on_control,
+                    loan_ingest=loan_ingest,
+                    mark_closing=functools.partial(loans.mark_closing, settings.database_url),
+                ),
                 "Business-day closes and snapshot requests, keyed by business date: a close snapshots every "
                 "loan and wealth client for that day.",
             ),

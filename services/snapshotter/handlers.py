@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 import asyncpg
 
@@ -32,8 +32,8 @@ from shared.kafka.pipeline import Batch, UnitOfWork
 
 
 async def on_loan_events(batch: Batch) -> None:
-    await loans.lock(batch.conn)
-    book = await loans.load_book(
+    await loans.share_ingest(batch.conn)
+    book = await loans.load_locked_book(
         batch.conn,
         (c for i in batch.events if (c := getattr(i.event.data, "client_id", None))),
         (lo for i in batch.events if (lo := getattr(i.event.data, "loan_id", None))),
@@ -47,7 +47,7 @@ async def on_loan_events(batch: Batch) -> None:
     await event_log.append_events(batch.conn, batch.accepted, batch.prefix)
     moved = await directory.upsert_officers(batch.conn, loans.SCHEMA, directory.officer_rows(batch.accepted))
     await loans.save(batch.conn, book, batch.events[-1].event.envelope.occurred_at)
-    await loans.queue_restatements(batch.conn, book.dirty, await loans.last_closed(batch.conn))
+    await loans.queue_restatements(batch.conn, book.dirty, await loans.closing_through(batch.conn))
     await loans.queue_officer_history(batch.conn, moved)
 
 
@@ -67,8 +67,8 @@ def _apply(book: LoanBook, data: object) -> None:
 
 
 async def on_wealth_events(batch: Batch) -> None:
+    await wealth.lock_clients(batch.conn, {i.event.data.client_id for i in batch.accepted})  # type: ignore[attr-defined]
     await event_log.append_events(batch.conn, batch.accepted, batch.prefix)
-    await wealth.lock(batch.conn)
     clients, flows = [], []
     valuations: dict[tuple[str, dt.date], tuple[str, dt.date, dt.datetime, Summary]] = {}
     for incoming in batch.accepted:
@@ -90,14 +90,19 @@ async def on_wealth_events(batch: Batch) -> None:
     batch.emit_all(wealth_snapshot_event(row) for row in await wealth.publish(batch.conn, points))
 
 
-async def on_control(batch: Batch, *, loan_ingest: IngestBarrier) -> None:
+async def on_control(
+    batch: Batch, *, loan_ingest: IngestBarrier, mark_closing: Callable[[dt.date], Awaitable[None]]
+) -> None:
     # A close waits until the loan events published before it are ingested (control is read apart from
-    # loan-events, so a close could otherwise overtake the history it closes, e.g. on a replay).
-    for incoming in batch.events:
-        if isinstance(incoming.event.data, BusinessDayClosed | SnapshotRequested):
-            await loan_ingest.wait(incoming.event_id)
+    # loan-events, so a close could otherwise overtake the history it closes, e.g. on a replay), then marks
+    # the days it closes, so that ingest beside it queues restatements for what it changes on them.
+    closes = [i for i in batch.events if isinstance(i.event.data, BusinessDayClosed | SnapshotRequested)]
+    for incoming in closes:
+        await loan_ingest.wait(incoming.event_id)
+    if closes:
+        await mark_closing(max(i.event.data.business_date for i in closes))  # type: ignore[attr-defined]
     await event_log.append_events(batch.conn, batch.accepted, batch.prefix)
-    await loans.lock(batch.conn)
+    await loans.lock_days(batch.conn)
     for incoming in batch.events:
         data = incoming.event.data
         if isinstance(data, BusinessDayClosed):

@@ -12,6 +12,7 @@ from services.snapshotter.loans import store as loans
 from services.snapshotter.metrics import LAST_CLOSED
 from shared.events.control import BusinessDayClosed
 from shared.logging import get_logger
+from shared.retry import retry_transient
 from shared.service import Service
 
 log = get_logger(__name__)
@@ -28,10 +29,16 @@ async def restate_late_events(service: Service) -> None:
                 LAST_CLOSED.set(dt.datetime.combine(closed, dt.time(), dt.UTC).timestamp())
             pending = await conn.fetchval(f"SELECT count(*) FROM {loans.SCHEMA}.restatements")
         if pending:
-            async with service.unit_of_work() as work:
-                await loans.lock(work.conn)
-                await handlers.publish(work, await closing.restate_pending(work.conn))
+            await retry_transient(lambda: _restate(service), what="restatement", initial=0.2, maximum=5.0)
         await asyncio.sleep(RESTATE_INTERVAL_SECONDS)
+
+
+async def _restate(service: Service) -> None:
+    async with service.unit_of_work() as work:
+        # Once cluster-wide: if a close or another instance is at it, they restate these marks (or this job
+        # does in a second).
+        if await loans.try_lock_days(work.conn):
+            await handlers.publish(work, await closing.restate_pending(work.conn))
 
 
 def next_close(now: dt.datetime, at: dt.time, zone: ZoneInfo) -> dt.datetime:

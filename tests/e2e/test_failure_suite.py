@@ -2,10 +2,11 @@
 "Replaying all topics from offset 0 into empty stores yields the same read model").
 
 A history of more than 200,000 inbound events (the demo loan book, scaled up, and a small wealth book, dated up
-to a fixed day) streams through snapshotter, returns, aggregator and alerter (run A) while each of them is
-SIGKILLed at seeded random moments and restarted, the broker is restarted and PostgreSQL is restarted. Once
-everything has converged, a second set of the same services with empty stores and new consumer groups (run B,
-undisturbed) replays every topic from offset 0. Then:
+to a fixed day) streams through snapshotter, returns, aggregator and alerter, three instances of each sharing
+their consumer groups' partitions (run A; issue 11's scale-out proof), while an instance of each is SIGKILLed at
+seeded random moments and restarted (twice per service, two different instances), the broker is restarted and
+PostgreSQL is restarted. Once everything has converged, a second set of the same services, one instance each,
+with empty stores and new consumer groups (run B, undisturbed) replays every topic from offset 0. Then:
 
 (a) A's read model equals B's: every loan summary on every day, every wealth row, every alert (revisions and
     timestamps aside; wealth totals' weighted sums to 1e-12, see tests/support/chaos.py APPROXIMATE); and so do
@@ -68,6 +69,8 @@ from tests.support.stack import create_database, drop_database
 pytestmark = pytest.mark.e2e
 
 SEED = 20251120  # the history
+# Instances of each service in run A (PULSE_FAILURE_REPLICAS=1 runs the single-instance suite).
+REPLICAS = int(os.environ.get("PULSE_FAILURE_REPLICAS", "3"))
 # The fault plan's seed; PULSE_FAILURE_SEED=N tries another plan (the run prints the plan it used).
 FAULT_SEED = int(os.environ.get("PULSE_FAILURE_SEED", "4"))
 TODAY = dt.date(2025, 11, 20)  # fixed: the same history on every run
@@ -333,14 +336,16 @@ async def test_faults_change_nothing_and_a_replay_reproduces_the_read_model(
     assert len(published_ids) >= MIN_EVENTS
 
     faults = plan_faults(random.Random(FAULT_SEED), WINDOWS)
+    log(f"run A: {REPLICAS} instance(s) of each of {', '.join(SERVICES)}")
     log(f"fault plan (seed {FAULT_SEED}):\n" + "\n".join("  " + f.describe() for f in faults))
 
     # -- run A: disturbed --------------------------------------------------------------------------------------
     inbox_a, smtp_port_a = smtp
     world.extra_env.update(notification_env(smtp_port_a, receiver.url("/hook-a")))
     t = time.monotonic()
-    a = {name: world.service(name, start=False) for name in SERVICES}
-    await start_all(list(a.values()))
+    a = {name: [world.service(name, start=False, instance=k) for k in range(1, REPLICAS + 1)] for name in SERVICES}
+    processes_a = [p for instances in a.values() for p in instances]
+    await start_all(processes_a)
     chaos = Chaos(stack, a, log)
     timings["A start"] = time.monotonic() - t
 
@@ -373,7 +378,7 @@ async def test_faults_change_nothing_and_a_replay_reproduces_the_read_model(
     assert len(chaos.done) == len(faults)
 
     # A's services stop before B starts: B writes to the same topics, which A must not consume.
-    await stop_all(list(a.values()))
+    await stop_all(processes_a)
     t = time.monotonic()
     model_a = await read_model(world.database_url)
     log_a = {r["event_id"] for r in await fetch(world.database_url, "SELECT event_id FROM snapshotter.event_log")}

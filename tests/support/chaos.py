@@ -117,12 +117,15 @@ def plan_faults(rng: random.Random, windows: Mapping[Stage, tuple[float, float]]
 
 @dataclass
 class Chaos:
-    """Carries out the faults of a plan, stage by stage, against the stack and one set of service processes."""
+    """Carries out the faults of a plan, stage by stage, against the stack and one set of services, each run as
+    one or several instances: a service's kills go to its instances in turn (the first to instance 1, the
+    second to instance 2, ...)."""
 
     stack: Stack
-    processes: Mapping[str, ServiceProcess]
+    processes: Mapping[str, Sequence[ServiceProcess]]
     log: Callable[[str], None] = print
     done: list[tuple[Fault, float]] = field(default_factory=list)  # each fault and how long it took
+    kills: dict[str, int] = field(default_factory=dict)  # service -> kills so far
 
     async def run_stage(self, faults: Sequence[Fault], stage: Stage, began: float) -> None:
         """Carry out `stage`'s faults at their moments (`began`: time.monotonic() when the stage began)."""
@@ -136,7 +139,11 @@ class Chaos:
 
     async def inflict(self, fault: Fault) -> None:
         if fault.kind == "kill":
-            process = self.processes[fault.target]
+            instances = self.processes[fault.target]
+            count = self.kills.get(fault.target, 0)
+            self.kills[fault.target] = count + 1
+            process = instances[count % len(instances)]
+            self.log(f"  chaos: SIGKILL {fault.target} instance {process.instance} of {len(instances)}")
             await asyncio.to_thread(process.kill, signal.SIGKILL)
             await asyncio.sleep(fault.down)
             await asyncio.to_thread(process.start)  # waits until healthy

@@ -22,11 +22,14 @@ PORT_SETTING = {
 
 
 class ServiceProcess:
-    def __init__(self, name: str, env: dict[str, str], log_dir: Path) -> None:
+    """One instance of a service; instance k > 1 of several (same consumer groups) logs to <name>-k.log."""
+
+    def __init__(self, name: str, env: dict[str, str], log_dir: Path, *, instance: int = 1) -> None:
         self.name = name
+        self.instance = instance
         self.port = free_port()
         self.env = {**os.environ, **env, PORT_SETTING[name]: str(self.port)}
-        self.log_path = log_dir / f"{name}.log"
+        self.log_path = log_dir / (f"{name}.log" if instance == 1 else f"{name}-{instance}.log")
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property

@@ -3,10 +3,12 @@ loan books go in as events and come out as the officer days the service would pu
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import itertools
 import json
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -14,6 +16,7 @@ from typing import Any, cast
 import asyncpg
 
 from services.snapshotter import handlers
+from services.snapshotter.loans import store
 from services.snapshotter.loans.snapshots import numerators
 from shared import db
 from shared.domain.loan_metrics import LoanMetrics, compute
@@ -52,41 +55,60 @@ class IngestDone:
         return None
 
 
-# The control handler as the service wires it, with the harness's barrier.
-on_control = functools.partial(handlers.on_control, loan_ingest=cast(IngestBarrier, IngestDone()))
-
-
 class SnapshotterHarness:
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, database_url: str) -> None:
         self.pool = pool
+        # The control handler as the service wires it, with the harness's barrier.
+        self.on_control = functools.partial(
+            handlers.on_control,
+            loan_ingest=cast(IngestBarrier, IngestDone()),
+            mark_closing=functools.partial(store.mark_closing, database_url),
+        )
 
     async def _run(self, topic: Topic, envelopes: list[dict[str, Any]], handler: Any) -> Ledger:
+        async with self._held(topic, envelopes, handler) as ledger:
+            pass
+        return ledger
+
+    @contextlib.asynccontextmanager
+    async def _held(self, topic: Topic, envelopes: list[dict[str, Any]], handler: Any) -> AsyncIterator[Ledger]:
+        """A batch handled in a transaction that stays open until the block ends (what another instance
+        does meanwhile is the block's business); the ledger is filled in once the handler is done."""
         incoming = [
             Incoming(InboundRecord(str(topic), 0, n, None, dumps(e), (), 0), parse_event(topic, dumps(e)))
             for n, e in enumerate(envelopes)
         ]
+        ledger = Ledger()
         async with self.pool.acquire() as conn, conn.transaction():
             batch = Batch(conn=conn, events=incoming, prefix="", source="test")
             await handler(batch)
-        ledger = Ledger(rejected={k: r.code for k, r in batch.rejections.items()})
-        ledger.emitted = [json.loads(o.value) for o in batch.outputs]
-        return ledger
+            ledger.rejected = {k: r.code for k, r in batch.rejections.items()}
+            ledger.emitted = [json.loads(o.value) for o in batch.outputs]
+            yield ledger
+
+    def ingesting(self, *envelopes: dict[str, Any]) -> contextlib.AbstractAsyncContextManager[Ledger]:
+        """`ingest`, its transaction open until the block ends."""
+        return self._held(Topic.LOAN_EVENTS, list(envelopes), handlers.on_loan_events)
+
+    def closing(self, day: dt.date) -> contextlib.AbstractAsyncContextManager[Ledger]:
+        """`close`, its transaction open until the block ends."""
+        return self._held(Topic.CONTROL, [event("business_day.closed", business_date=day)], self.on_control)
 
     async def ingest(self, *envelopes: dict[str, Any]) -> Ledger:
         return await self._run(Topic.LOAN_EVENTS, list(envelopes), handlers.on_loan_events)
 
     async def close(self, day: dt.date) -> Ledger:
-        return await self._run(Topic.CONTROL, [event("business_day.closed", business_date=day)], on_control)
+        return await self._run(Topic.CONTROL, [event("business_day.closed", business_date=day)], self.on_control)
 
     async def control(self, *envelopes: dict[str, Any]) -> Ledger:
-        return await self._run(Topic.CONTROL, list(envelopes), on_control)
+        return await self._run(Topic.CONTROL, list(envelopes), self.on_control)
 
     async def restate(self) -> list[dict[str, Any]]:
         """What the restatement job does: recompute the queued officers' closed days."""
-        from services.snapshotter.loans import closing, store
+        from services.snapshotter.loans import closing
 
         async with self.pool.acquire() as conn, conn.transaction():
-            await store.lock(conn)
+            await store.lock_days(conn)
             work = UnitOfWork(conn=conn, prefix="", source="test")
             await handlers.publish(work, await closing.restate_pending(conn))
             return [json.loads(o.value) for o in work.outputs]
@@ -110,7 +132,7 @@ class SnapshotterHarness:
 async def harness(database_url: str) -> tuple[SnapshotterHarness, asyncpg.Pool]:
     pool = await db.create_pool(database_url, retry=False)
     await db.migrate(pool, "snapshotter", MIGRATIONS)
-    return SnapshotterHarness(pool), pool
+    return SnapshotterHarness(pool, database_url), pool
 
 
 AGGREGATOR_MIGRATIONS = MIGRATIONS.parents[1] / "aggregator" / "migrations"

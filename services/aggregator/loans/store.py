@@ -29,6 +29,10 @@ SUMMARY_VALUES = (
 )  # fmt: skip
 
 
+async def lock_days(conn: db.Connection, days: Iterable[dt.date]) -> None:
+    await db.lock_keys(conn, "pulse-loan-day", (day.isoformat() for day in days))
+
+
 def _officer_row(s: LoanSnapshotCreated) -> tuple[Any, ...]:
     n = s.numerators
     head = (s.officer_id, s.business_date, s.revision, s.officer_name, s.branch_id, s.has_clients)

@@ -17,8 +17,7 @@ CLIENT_COLUMNS = tuple(f for f in ReturnsComputed.model_fields if f != "client_i
 
 async def lock_dates(conn: db.Connection, dates: Sequence[dt.date]) -> None:
     """Running sums are read-modify-write: one writer per date (several partitions' batches may meet)."""
-    for day in sorted(set(dates)):
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"pulse-wealth-date:{day.isoformat()}")
+    await db.lock_keys(conn, "pulse-wealth-date", (day.isoformat() for day in dates))
 
 
 async def client_days(conn: db.Connection, keys: Sequence[tuple[str, dt.date]]) -> dict[tuple[str, dt.date], Any]:

@@ -1,7 +1,7 @@
 """Closing days, restating them, regenerating them: the service layer over `days.compute_day`.
 
-Every function runs inside the caller's transaction, after `store.lock`, and returns the officer days
-it (re)stated, for the caller to publish.
+Every function runs inside the caller's transaction, after `store.lock_days` (one at a time cluster-wide;
+ingest goes on beside them), and returns the officer days it (re)stated, for the caller to publish.
 """
 
 from __future__ import annotations
@@ -25,16 +25,19 @@ def _days(first: dt.date, last: dt.date) -> list[dt.date]:
 
 
 async def restate_pending(conn: db.Connection) -> list[asyncpg.Record]:
-    """Recompute, from the first day each changed, the officers whose closed days late events changed."""
+    """Recompute, from the first day each changed, the officers whose closed days late events changed.
+    (A mark for a day not closed yet is dropped: the close computes that day afresh.)"""
     closed = await store.last_closed(conn)
-    pending = await store.take_restatements(conn)
+    pending = await store.pending_restatements(conn)
     if closed is None or not pending:
+        await store.done_restatements(conn, pending)
         return []
-    start = min(pending.values())
+    start = min(since for since, _ in pending.values())
     changed: list[asyncpg.Record] = []
     for day in _days(start, closed):
-        officers = sorted(o for o, since in pending.items() if since <= day)
+        officers = sorted(o for o, (since, _) in pending.items() if since <= day)
         changed.extend(await compute_day(conn, store.SCHEMA, day, officers=officers))
+    await store.done_restatements(conn, pending)
     log.info(
         "restated",
         officers=len(pending),

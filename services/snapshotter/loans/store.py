@@ -6,17 +6,73 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
+import asyncpg
+
 from services.snapshotter.loans.book import Client, Dirty, Loan, LoanBook, Payment
 from shared import db
 from shared.events.loans import Installment
 
 SCHEMA = "snapshotter"
-LOCK = "pulse-snapshotter-loans"
+# Every instance ingests its own partitions' clients at the same time as the others. Ingest holds INGEST
+# shared; a close takes it exclusively only for the moment it marks the days it closes. Closing, restating
+# and regenerating days run one at a time cluster-wide, under DAYS.
+INGEST = "pulse-snapshotter-ingest"
+DAYS = "pulse-snapshotter-days"
 
 
-async def lock(conn: db.Connection) -> None:
-    """Serialise everything that writes the loan book or its days: ingest, closing, restating."""
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", LOCK)
+async def share_ingest(conn: db.Connection) -> None:
+    """Ingest beside the other instances' ingest, not beside a close marking its days (`mark_closing`)."""
+    await conn.execute("SELECT pg_advisory_xact_lock_shared(hashtext($1))", INGEST)
+
+
+async def lock_clients(conn: db.Connection, client_ids: Iterable[str]) -> None:
+    await db.lock_keys(conn, "pulse-loan-client", client_ids)
+
+
+async def lock_days(conn: db.Connection) -> None:
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", DAYS)
+
+
+async def try_lock_days(conn: db.Connection) -> bool:
+    got: bool = await conn.fetchval("SELECT pg_try_advisory_xact_lock(hashtext($1))", DAYS)
+    return got
+
+
+async def mark_closing(database_url: str, day: dt.date) -> None:
+    """Before a close reads the book: record, in a transaction of its own committed first, that days through
+    `day` are being closed. It waits for the ingest transactions in flight (they commit before the close
+    reads anything), and every ingest transaction after it sees the mark and queues restatements for what
+    it changes on those days, which the close may or may not have seen: the restatement job, after the
+    close, makes the days right either way. A close that fails after marking leaves the mark, which only
+    queues restatements for days that are not closed yet (dropped: the close computes them afresh)."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        async with conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", INGEST)
+            await conn.execute(
+                f"UPDATE {SCHEMA}.loan_calendar SET closing_through = greatest(closing_through, $1)", day
+            )
+    finally:
+        await conn.close()
+
+
+async def load_locked_book(
+    conn: db.Connection, client_ids: Iterable[str], loan_ids: Iterable[str], payment_ids: Iterable[str] = ()
+) -> LoanBook:
+    """`load_book` with every client whose loans it holds locked first: the batch's own clients, then the
+    clients of other partitions whose loans the batch names (a payment moving off one of their loans, a
+    loan id given with the wrong client), read again once they are locked. The second round takes its
+    locks out of order, so two such batches may deadlock; PostgreSQL breaks that and the batch is retried."""
+    clients, loans, payments = set(client_ids), set(loan_ids), set(payment_ids)
+    locked = set(clients)
+    await lock_clients(conn, locked)
+    while True:
+        book = await load_book(conn, clients, loans, payments)
+        others = {loan.client_id for loan in book.loans.values()} - locked
+        if not others:
+            return book
+        await lock_clients(conn, others)
+        locked |= others
 
 
 async def load_book(
@@ -153,6 +209,14 @@ async def save(conn: db.Connection, book: LoanBook, occurred_at: dt.datetime) ->
         )
 
 
+async def closing_through(conn: db.Connection) -> dt.date | None:
+    """The last day closed or being closed: later changes to days through it are restated."""
+    value: dt.date | None = await conn.fetchval(
+        f"SELECT greatest(last_closed_on, closing_through) FROM {SCHEMA}.loan_calendar"
+    )
+    return value
+
+
 async def last_closed(conn: db.Connection) -> dt.date | None:
     value: dt.date | None = await conn.fetchval(f"SELECT last_closed_on FROM {SCHEMA}.loan_calendar")
     return value
@@ -195,7 +259,9 @@ async def queue_restatements(conn: db.Connection, dirty: Dirty, closed_through: 
         )
         INSERT INTO {SCHEMA}.restatements AS r (officer_id, from_date)
         SELECT officer_id, min(from_date) FROM marks WHERE from_date <= $5 GROUP BY officer_id
-        ON CONFLICT (officer_id) DO UPDATE SET from_date = least(r.from_date, EXCLUDED.from_date)
+        ORDER BY officer_id  -- the lock order of every writer of these rows
+        ON CONFLICT (officer_id) DO UPDATE
+        SET from_date = least(r.from_date, EXCLUDED.from_date), updates = r.updates + 1
         """,
         [c for c, _ in clients],
         [d for _, d in clients],
@@ -213,13 +279,30 @@ async def queue_officer_history(conn: db.Connection, officer_ids: Sequence[str])
         f"""
         INSERT INTO {SCHEMA}.restatements AS r (officer_id, from_date)
         SELECT officer_id, min(business_date) FROM {SCHEMA}.officer_days
-        WHERE officer_id = ANY($1::text[]) GROUP BY officer_id
-        ON CONFLICT (officer_id) DO UPDATE SET from_date = least(r.from_date, EXCLUDED.from_date)
+        WHERE officer_id = ANY($1::text[]) GROUP BY officer_id ORDER BY officer_id
+        ON CONFLICT (officer_id) DO UPDATE
+        SET from_date = least(r.from_date, EXCLUDED.from_date), updates = r.updates + 1
         """,
         list(officer_ids),
     )
 
 
-async def take_restatements(conn: db.Connection) -> dict[str, dt.date]:
-    rows = await conn.fetch(f"DELETE FROM {SCHEMA}.restatements RETURNING officer_id, from_date")
-    return {r["officer_id"]: r["from_date"] for r in rows}
+Restatements = dict[str, tuple[dt.date, int]]
+"""officer_id -> (restate from this day, the mark's update count when it was read)."""
+
+
+async def pending_restatements(conn: db.Connection) -> Restatements:
+    """Read without locking: ingest goes on marking officers while the job restates them."""
+    rows = await conn.fetch(f"SELECT officer_id, from_date, updates FROM {SCHEMA}.restatements")
+    return {r["officer_id"]: (r["from_date"], r["updates"]) for r in rows}
+
+
+async def done_restatements(conn: db.Connection, done: Restatements) -> None:
+    """Delete the marks restated, unless ingest marked them again meanwhile (then they are restated again)."""
+    if done:
+        await conn.execute(
+            f"DELETE FROM {SCHEMA}.restatements r USING unnest($1::text[], $2::bigint[]) AS d(officer_id, updates)"
+            " WHERE r.officer_id = d.officer_id AND r.updates = d.updates",
+            list(done),
+            [updates for _, updates in done.values()],
+        )

@@ -14,13 +14,14 @@ from shared import db
 from shared.events.wealth import CashFlowRecorded, ClientOnboarded
 
 SCHEMA = "snapshotter"
-LOCK = "pulse-snapshotter-wealth"
 EXTERNAL = ("contribution", "withdrawal")
 Key = tuple[str, dt.date]
 
 
-async def lock(conn: db.Connection) -> None:
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", LOCK)
+async def lock_clients(conn: db.Connection, client_ids: Iterable[str]) -> None:
+    """One writer per client: each instance writes its partitions' clients, and a flow moved from a client
+    of another partition (`save_flows`) changes that client's snapshots too."""
+    await db.lock_keys(conn, "pulse-wealth-client", client_ids)
 
 
 async def save_clients(conn: db.Connection, clients: Iterable[tuple[ClientOnboarded, dt.datetime]]) -> None:
@@ -75,9 +76,15 @@ async def save_flows(conn: db.Connection, flows: Sequence[tuple[CashFlowRecorded
     if not flows:
         return []
     ids = [f.flow_id for f, _ in flows]
-    before = await conn.fetch(
-        f"SELECT client_id, flow_date, kind FROM {SCHEMA}.cash_flows WHERE flow_id = ANY($1::text[])", ids
-    )
+    query = f"SELECT client_id, flow_date, kind FROM {SCHEMA}.cash_flows WHERE flow_id = ANY($1::text[])"
+    locked = {f.client_id for f, _ in flows}
+    before = await conn.fetch(query, ids)
+    # Rare: flows leaving clients of other partitions. Lock those too and read again (out of order: two such
+    # batches may deadlock, which PostgreSQL breaks, and the batch is retried).
+    while others := {r["client_id"] for r in before} - locked:
+        await lock_clients(conn, others)
+        locked |= others
+        before = await conn.fetch(query, ids)
     await conn.executemany(
         f"INSERT INTO {SCHEMA}.cash_flows AS c (flow_id, client_id, flow_date, amount, kind, occurred_at)"
         " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (flow_id) DO UPDATE SET client_id = EXCLUDED.client_id,"
