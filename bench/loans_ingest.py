@@ -1,7 +1,9 @@
 """Ingest throughput of the snapshotter's loan-events consumer against a bare aiokafka consumer that reads
 the same messages and does nothing, in the same run (the ratio is the figure that matters).
 
-    uv run python -m bench.loans_ingest [--clients 20000 --payments-per-loan 4]
+    uv run python -m bench.loans_ingest [--clients 20000 --payments-per-loan 4 --instances 1]
+
+`--instances N` runs N snapshotter processes in one consumer group (issue 11's scale-out).
 
 Needs the local stack. Appends to bench/results/loans_ingest.jsonl.
 """
@@ -72,12 +74,14 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--clients", type=int, default=20_000)
     parser.add_argument("--payments-per-loan", type=int, default=4)
+    parser.add_argument("--instances", type=int, default=1)
     args = parser.parse_args()
     events = book(args.clients, args.payments_per_loan)
     async with scratch() as space:
-        bare_seconds, pulse_seconds = await measure(space, events)
+        bare_seconds, pulse_seconds = await measure(space, events, instances=args.instances)
     result = {
         "events": len(events),
+        "instances": args.instances,
         "snapshotter_events_per_s": round(len(events) / pulse_seconds),
         "bare_consumer_events_per_s": round(len(events) / bare_seconds),
         "ratio": round(bare_seconds / pulse_seconds, 3),
@@ -89,7 +93,9 @@ async def main() -> None:
         out.write(json.dumps(result) + "\n")
 
 
-async def measure(space: Scratch, events: list[tuple[str, dict[str, object]]]) -> tuple[float, float]:
+async def measure(
+    space: Scratch, events: list[tuple[str, dict[str, object]]], *, instances: int = 1
+) -> tuple[float, float]:
     """Seconds for the bare consumer and for the snapshotter to take every event."""
     settings = get_settings()
     prefix, url = space.prefix, space.database_url
@@ -101,9 +107,13 @@ async def measure(space: Scratch, events: list[tuple[str, dict[str, object]]]) -
 
     logs = Path("/tmp") / f"bench-{prefix}"
     logs.mkdir(exist_ok=True)
-    service = ServiceProcess("snapshotter", {"DATABASE_URL": url, "PULSE_TOPIC_PREFIX": prefix,
-                                             "PULSE_SCHEDULE_ENABLED": "false", "PULSE_LOG_LEVEL": "WARNING"}, logs)  # fmt: skip
-    service.start()
+    env = {"DATABASE_URL": url, "PULSE_TOPIC_PREFIX": prefix, "PULSE_SCHEDULE_ENABLED": "false",
+           "PULSE_LOG_LEVEL": "WARNING"}  # fmt: skip
+    services = [ServiceProcess("snapshotter", env, logs, instance=k) for k in range(1, instances + 1)]
+    for service in services:
+        service.start(wait=False)
+    for service in services:
+        service.wait_healthy()
     started = time.perf_counter()
     group = consumer_group("snapshotter", Topic.LOAN_EVENTS, prefix)
     try:
@@ -112,7 +122,8 @@ async def measure(space: Scratch, events: list[tuple[str, dict[str, object]]]) -
         lag = await wait_caught_up(settings.kafka_bootstrap_servers, group, topic, within=3600, every=0.2)
         pulse_seconds = time.perf_counter() - started
     finally:
-        service.stop()
+        for service in services:
+            service.stop()
     if lag != 0:
         raise SystemExit(f"the snapshotter did not catch up: {lag} records behind")
     conn = await asyncpg.connect(url)
