@@ -20,8 +20,8 @@ from pathlib import Path
 
 from bench import loan_book
 from bench.scratch import Scratch, scratch
-from services.snapshotter import handlers
 from services.snapshotter.loans import closing, store
+from services.snapshotter.loans.snapshots import publish_days
 from shared import db
 from shared.kafka import outbox
 from shared.kafka.outbox import OutboxRelay
@@ -61,7 +61,7 @@ async def _scenario(space: Scratch, name: str, *, loans: int, officers: int, cat
             rows = await closing.close_through(conn, today)
             computed = time.perf_counter()
             work = UnitOfWork(conn=conn, prefix=prefix, source="snapshotter")
-            await handlers.publish(work, rows)
+            await publish_days(work, rows)
             events = work.outputs
             await outbox.stage(conn, "snapshotter", events)
         staged = time.perf_counter()

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable, Sequence
-
-import asyncpg
+from collections.abc import Awaitable, Callable
 
 from services.snapshotter import store as event_log
 from services.snapshotter.loans import closing
 from services.snapshotter.loans import store as loans
 from services.snapshotter.loans.book import LoanBook
-from services.snapshotter.loans.snapshots import snapshot_events
+from services.snapshotter.loans.snapshots import publish_days
 from services.snapshotter.wealth import store as wealth
 from services.snapshotter.wealth.snapshots import snapshot_event as wealth_snapshot_event
 from services.snapshotter.wealth.valuation import Summary, summarize
@@ -28,7 +26,7 @@ from shared.events.loans import (
 )
 from shared.events.wealth import CashFlowRecorded, ClientOnboarded, PortfolioValued
 from shared.kafka.lag import IngestBarrier
-from shared.kafka.pipeline import Batch, UnitOfWork
+from shared.kafka.pipeline import Batch
 
 
 async def on_loan_events(batch: Batch) -> None:
@@ -36,7 +34,7 @@ async def on_loan_events(batch: Batch) -> None:
     book = await loans.load_locked_book(
         batch.conn,
         (c for i in batch.events if (c := getattr(i.event.data, "client_id", None))),
-        (lo for i in batch.events if (lo := getattr(i.event.data, "loan_id", None))),
+        [i.event.data for i in batch.events],
         (p for i in batch.events if (p := getattr(i.event.data, "payment_id", None))),
     )
     for incoming in batch.events:
@@ -106,12 +104,7 @@ async def on_control(
     for incoming in batch.events:
         data = incoming.event.data
         if isinstance(data, BusinessDayClosed):
-            await publish(batch, await closing.close_through(batch.conn, data.business_date))
+            await publish_days(batch, await closing.close_through(batch.conn, data.business_date))
         elif isinstance(data, SnapshotRequested):
             rows = await closing.regenerate(batch.conn, data.business_date, data.officer_id, force=data.force)
-            await publish(batch, rows)
-
-
-async def publish(work: UnitOfWork, rows: Sequence[asyncpg.Record]) -> None:
-    """Emit the snapshots of the (re)stated officer days `rows`."""
-    work.emit_all(await snapshot_events(work.conn, rows))
+            await publish_days(batch, rows)

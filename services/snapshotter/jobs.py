@@ -6,9 +6,9 @@ import asyncio
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from services.snapshotter import handlers
 from services.snapshotter.loans import closing
 from services.snapshotter.loans import store as loans
+from services.snapshotter.loans.snapshots import publish_days
 from services.snapshotter.metrics import LAST_CLOSED
 from shared.events.control import BusinessDayClosed
 from shared.logging import get_logger
@@ -38,7 +38,7 @@ async def _restate(service: Service) -> None:
         # Once cluster-wide: if a close or another instance is at it, they restate these marks (or this job
         # does in a second).
         if await loans.try_lock_days(work.conn):
-            await handlers.publish(work, await closing.restate_pending(work.conn))
+            await publish_days(work, await closing.restate_pending(work.conn))
 
 
 def next_close(now: dt.datetime, at: dt.time, zone: ZoneInfo) -> dt.datetime:

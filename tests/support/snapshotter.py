@@ -17,7 +17,7 @@ import asyncpg
 
 from services.snapshotter import handlers
 from services.snapshotter.loans import store
-from services.snapshotter.loans.snapshots import numerators
+from services.snapshotter.loans.snapshots import numerators, publish_days
 from shared import db
 from shared.domain.loan_metrics import LoanMetrics, compute
 from shared.events.envelope import dumps, make_envelope
@@ -110,7 +110,7 @@ class SnapshotterHarness:
         async with self.pool.acquire() as conn, conn.transaction():
             await store.lock_days(conn)
             work = UnitOfWork(conn=conn, prefix="", source="test")
-            await handlers.publish(work, await closing.restate_pending(conn))
+            await publish_days(work, await closing.restate_pending(conn))
             return [json.loads(o.value) for o in work.outputs]
 
     async def all_days(self) -> list[asyncpg.Record]:

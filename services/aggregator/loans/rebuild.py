@@ -31,15 +31,8 @@ async def rebuild_days(
     before = await store.cumulative_at(conn, lookups)
     summaries: list[tuple[Any, ...]] = []
     for scope, rows in grouped.items():
-        m = compute(scopes.portfolio_numerators(scope, rows, before))
-        summaries.append(
-            (
-                scope.scope, scope.business_date, scope.kind, scope.branch_id, scope.officer_id, scope.officer_name,
-                m.total_clients, m.active_clients, m.total_loans, m.active_loans, m.total_disbursed,
-                m.total_outstanding, m.total_collected, m.par_30, m.par_60, m.par_90, m.default_rate,
-                m.collection_rate, m.portfolio_yield, m.growth_rate, m.new_clients_30d, m.exited_clients_30d,
-                m.health_score, m.health_category,
-            )
-        )  # fmt: skip
+        metrics = compute(scopes.portfolio_numerators(scope, rows, before))
+        identity = (scope.scope, scope.business_date, scope.kind, scope.branch_id, scope.officer_id, scope.officer_name)
+        summaries.append((*identity, *(getattr(metrics, c) for c in store.METRIC_COLUMNS)))
     await store.drop_empty_branches(conn, sorted(complete))
     return await store.save_summaries(conn, summaries)

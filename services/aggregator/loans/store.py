@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import asyncpg
 
 from shared import db
+from shared.domain.loan_metrics import LoanMetrics
 from shared.events.revisions import latest_revision
 from shared.events.snapshots import LoanSnapshotCreated
 
@@ -21,12 +23,9 @@ OFFICER_COLUMNS = (
     "new_clients_30d", "exited_clients_30d", "glp_30d_ago", "glp_sum_window", "written_off_window",
     "interest_fees_window", "window_days", "first_positive_glp_on", "cum_written_off", "cum_interest_fees",
 )  # fmt: skip
-SUMMARY_VALUES = (
-    "kind", "branch_id", "officer_id", "officer_name", "total_clients", "active_clients", "total_loans",
-    "active_loans", "total_disbursed", "total_outstanding", "total_collected", "par_30", "par_60", "par_90",
-    "default_rate", "collection_rate", "portfolio_yield", "growth_rate", "new_clients_30d", "exited_clients_30d",
-    "health_score", "health_category",
-)  # fmt: skip
+# A summary row: the scope's identity, then every figure of `LoanMetrics` under its own name.
+METRIC_COLUMNS = tuple(f.name for f in dataclasses.fields(LoanMetrics))
+SUMMARY_VALUES = ("kind", "branch_id", "officer_id", "officer_name", *METRIC_COLUMNS)
 
 
 async def lock_days(conn: db.Connection, days: Iterable[dt.date]) -> None:

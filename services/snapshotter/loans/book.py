@@ -10,6 +10,7 @@ and changes nothing.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -45,6 +46,23 @@ class Payment:
     fees: Decimal = ZERO
 
 
+@dataclass(frozen=True)
+class Settled:
+    """A loan's stored payments that were not loaded, as much as the rules need of them: a batch that only asks
+    about days on or after the last of them (the usual case: repayments arrive in order) needs no more, so a
+    long history is not read back for every new payment. `load_book` loads the payments themselves when the
+    batch asks about an earlier day, corrects one of them, or disburses the loan again."""
+
+    principal: Decimal
+    first_on: dt.date
+    last_on: dt.date
+    repaid_on: dt.date | None
+
+
+class HistoryNotLoadedError(AssertionError):
+    """The book was asked about a day its settled summary cannot answer: a bug in what `load_book` loads."""
+
+
 @dataclass
 class Loan:
     loan_id: str
@@ -53,16 +71,22 @@ class Loan:
     principal: Decimal
     written_off_on: dt.date | None
     payments: dict[str, Payment] = field(default_factory=dict)
+    """The payments loaded (every payment of the loan unless `settled`), and the batch's."""
     schedule: tuple[Installment, ...] | None = None
     """The installments, when a disbursement of this batch set them (the store keeps the others)."""
+    settled: Settled | None = None
 
     @property
     def repaid_on(self) -> dt.date | None:
         """The first day at whose end the principal paid to date reaches the principal."""
+        paid = ZERO
+        if self.settled is not None:
+            if self.settled.repaid_on is not None:
+                return self.settled.repaid_on  # the principal is unchanged (a new disbursement loads history)
+            paid = self.settled.principal
         by_day: dict[dt.date, Decimal] = {}
         for p in self.payments.values():
             by_day[p.paid_on] = by_day.get(p.paid_on, ZERO) + p.principal
-        paid = ZERO
         for day in sorted(by_day):
             paid += by_day[day]
             if paid >= self.principal:
@@ -70,7 +94,7 @@ class Loan:
         return None
 
     def principal_paid(self, *, through: dt.date | None = None, excluding: str | None = None) -> Decimal:
-        return sum(
+        loaded = sum(
             (
                 p.principal
                 for p in self.payments.values()
@@ -78,6 +102,38 @@ class Loan:
             ),
             start=ZERO,
         )
+        if self.settled is None:
+            return loaded
+        if through is not None and through < self.settled.last_on:
+            raise HistoryNotLoadedError(f"loan {self.loan_id}: asked about {through}, history settled through "
+                                   f"{self.settled.last_on}")  # fmt: skip
+        return self.settled.principal + loaded
+
+    @property
+    def paid_days(self) -> tuple[dt.date, dt.date] | None:
+        """The first and the last day with a payment, if any."""
+        days = [p.paid_on for p in self.payments.values()]
+        if self.settled is not None:
+            days += [self.settled.first_on, self.settled.last_on]
+        return (min(days), max(days)) if days else None
+
+
+def earliest_days_asked(events: Iterable[object]) -> dict[str, dt.date]:
+    """Per loan, the earliest day a batch's events ask the loan's principal paid through: a repayment's or a
+    write-off's day; `dt.date.min` for a disbursement (a correction checks every payment). `load_book` loads
+    the payments of a loan whose settled history ends after that day."""
+    asked: dict[str, dt.date] = {}
+    for e in events:
+        if isinstance(e, LoanDisbursed):
+            day, loan_id = dt.date.min, e.loan_id
+        elif isinstance(e, LoanRepaymentReceived):
+            day, loan_id = e.paid_on, e.loan_id
+        elif isinstance(e, LoanWrittenOff):
+            day, loan_id = e.written_off_on, e.loan_id
+        else:
+            continue
+        asked[loan_id] = min(day, asked.get(loan_id, day))
+    return asked
 
 
 @dataclass
@@ -190,6 +246,8 @@ class LoanBook:
             raise Rejected("client_mismatch", f"loan {e.loan_id} belongs to client {existing.client_id}")
         else:
             # A second disbursement corrects the loan: its payments and write-off must still fit.
+            if existing.settled is not None:
+                raise HistoryNotLoadedError(f"loan {e.loan_id}: disbursed again with its payments settled")
             early = [p.paid_on for p in existing.payments.values() if p.paid_on < e.disbursed_on]
             if early:
                 raise Rejected(
@@ -258,6 +316,8 @@ class LoanBook:
                 f"write-off on {e.written_off_on}, loan {e.loan_id} disbursed {loan.disbursed_on}",
             )
         later = [p.paid_on for p in loan.payments.values() if p.paid_on > e.written_off_on]
+        if loan.settled is not None and loan.settled.last_on > e.written_off_on:
+            raise HistoryNotLoadedError(f"loan {e.loan_id}: a write-off before its settled payments")
         if later:
             raise Rejected("payment_after_write_off", f"loan {e.loan_id} has a payment on {max(later)}")
         if loan.principal - loan.principal_paid(through=e.written_off_on) <= 0:

@@ -9,7 +9,7 @@ import asyncpg
 from shared import db
 from shared.domain.loan_metrics import compute
 from shared.events.snapshots import LoanSnapshotCreated, LoanSnapshotMetrics, LoanSnapshotNumerators
-from shared.kafka.pipeline import Outgoing
+from shared.kafka.pipeline import Outgoing, UnitOfWork
 
 SCHEMA = "snapshotter"
 
@@ -77,3 +77,8 @@ async def snapshot_events(conn: db.Connection, rows: Sequence[asyncpg.Record]) -
         else {}
     )
     return [snapshot_event(r, counts[r["business_date"]]) for r in rows]
+
+
+async def publish_days(work: UnitOfWork, rows: Sequence[asyncpg.Record]) -> None:
+    """Emit the snapshots of the (re)stated officer days `rows` from `work`."""
+    work.emit_all(await snapshot_events(work.conn, rows))

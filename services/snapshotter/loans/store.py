@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import asyncpg
 
-from services.snapshotter.loans.book import Client, Dirty, Loan, LoanBook, Payment
+from services.snapshotter.loans.book import Client, Dirty, Loan, LoanBook, Payment, Settled, earliest_days_asked
 from shared import db
 from shared.events.loans import Installment
 
@@ -57,17 +57,17 @@ async def mark_closing(database_url: str, day: dt.date) -> None:
 
 
 async def load_locked_book(
-    conn: db.Connection, client_ids: Iterable[str], loan_ids: Iterable[str], payment_ids: Iterable[str] = ()
+    conn: db.Connection, client_ids: Iterable[str], events: Sequence[object], payment_ids: Iterable[str] = ()
 ) -> LoanBook:
     """`load_book` with every client whose loans it holds locked first: the batch's own clients, then the
     clients of other partitions whose loans the batch names (a payment moving off one of their loans, a
     loan id given with the wrong client), read again once they are locked. The second round takes its
     locks out of order, so two such batches may deadlock; PostgreSQL breaks that and the batch is retried."""
-    clients, loans, payments = set(client_ids), set(loan_ids), set(payment_ids)
+    clients, payments = set(client_ids), set(payment_ids)
     locked = set(clients)
     await lock_clients(conn, locked)
     while True:
-        book = await load_book(conn, clients, loans, payments)
+        book = await load_book(conn, clients, events, payments)
         others = {loan.client_id for loan in book.loans.values()} - locked
         if not others:
             return book
@@ -75,12 +75,22 @@ async def load_locked_book(
         locked |= others
 
 
+_LOAN_COLUMNS = (
+    "loan_id, client_id, disbursed_on, principal, written_off_on, repaid_on, paid_principal, first_paid_on,"
+    " last_paid_on"
+)
+
+
 async def load_book(
-    conn: db.Connection, client_ids: Iterable[str], loan_ids: Iterable[str], payment_ids: Iterable[str] = ()
+    conn: db.Connection, client_ids: Iterable[str], events: Sequence[object], payment_ids: Iterable[str] = ()
 ) -> LoanBook:
-    """The clients and loans a batch names, every loan of those clients, and the loans that hold a payment
-    the batch corrects (it may move to another loan), each loan with all its payments."""
+    """The clients and loans a batch's `events` name, every loan of those clients, and the loans that hold a
+    payment the batch corrects (it may move to another loan). A loan's payments are loaded only where the
+    batch needs them: for a loan holding a corrected payment, and for a loan the batch asks about a day
+    before its last stored payment (`earliest_days_asked`); the other loans carry their payments' settled
+    summary."""
     clients_ = list(set(client_ids))
+    asked = earliest_days_asked(events)
     clients: dict[str, Client] = {
         r["client_id"]: Client(r["client_id"], r["registered_on"], r["exited_on"])
         for r in await conn.fetch(
@@ -94,25 +104,35 @@ async def load_book(
         clients_,
     ):
         clients[r["client_id"]].owners[r["valid_from"]] = (r["officer_id"], r["is_registration"])
-    loans: dict[str, Loan] = {
-        r["loan_id"]: Loan(r["loan_id"], r["client_id"], r["disbursed_on"], r["principal"], r["written_off_on"])
-        for r in await conn.fetch(
-            # A UNION of three index look-ups: with OR the planner scans the whole table.
-            f"SELECT loan_id, client_id, disbursed_on, principal, written_off_on FROM {SCHEMA}.loans"
-            " WHERE loan_id = ANY($1::text[])"
-            f" UNION SELECT loan_id, client_id, disbursed_on, principal, written_off_on FROM {SCHEMA}.loans"
-            " WHERE client_id = ANY($2::text[])"
-            f" UNION SELECT loan_id, client_id, disbursed_on, principal, written_off_on FROM {SCHEMA}.loans"
-            f" WHERE loan_id IN (SELECT loan_id FROM {SCHEMA}.payments WHERE payment_id = ANY($3::text[]))",
-            list(set(loan_ids)),
-            clients_,
-            list(set(payment_ids)),
-        )
-    }
+    rows = await conn.fetch(
+        # A UNION of three index look-ups: with OR the planner scans the whole table.
+        f"SELECT {_LOAN_COLUMNS}, false AS holds FROM {SCHEMA}.loans WHERE loan_id = ANY($1::text[])"
+        f" UNION SELECT {_LOAN_COLUMNS}, false FROM {SCHEMA}.loans WHERE client_id = ANY($2::text[])"
+        f" UNION SELECT {_LOAN_COLUMNS}, true FROM {SCHEMA}.loans"
+        f" WHERE loan_id IN (SELECT loan_id FROM {SCHEMA}.payments WHERE payment_id = ANY($3::text[]))",
+        list(asked),
+        clients_,
+        list(set(payment_ids)),
+    )
+    holders = {r["loan_id"] for r in rows if r["holds"]}
+    loans: dict[str, Loan] = {}
+    history: list[str] = []
+    for r in rows:
+        loan_id = r["loan_id"]
+        if loan_id in loans:  # a holder is also named by the batch or one of its clients' loans
+            continue
+        loan = Loan(loan_id, r["client_id"], r["disbursed_on"], r["principal"], r["written_off_on"])
+        last = r["last_paid_on"]
+        if last is not None:
+            if loan_id in holders or asked.get(loan_id, dt.date.max) < last:
+                history.append(loan_id)
+            else:
+                loan.settled = Settled(r["paid_principal"], r["first_paid_on"], last, r["repaid_on"])
+        loans[loan_id] = loan
     for r in await conn.fetch(
         f"SELECT payment_id, loan_id, paid_on, principal, interest, fees FROM {SCHEMA}.payments"
         " WHERE loan_id = ANY($1::text[])",
-        list(loans),
+        sorted(set(history)),
     ):
         loans[r["loan_id"]].payments[r["payment_id"]] = Payment(
             r["payment_id"], r["paid_on"], r["principal"], r["interest"], r["fees"]
@@ -164,18 +184,23 @@ async def save(conn: db.Connection, book: LoanBook, occurred_at: dt.datetime) ->
         )
     if book.touched_loans:
         loans = [book.loans[loan_id] for loan_id in book.touched_loans]
-        rows = [(lo.loan_id, lo.client_id, lo.disbursed_on, lo.principal, lo.written_off_on, lo.repaid_on)
-                for lo in loans]  # fmt: skip
+        rows = []
+        for lo in loans:
+            first, last = lo.paid_days or (None, None)
+            rows.append((lo.loan_id, lo.client_id, lo.disbursed_on, lo.principal, lo.written_off_on, lo.repaid_on,
+                         lo.principal_paid(), first, last))  # fmt: skip
         await conn.execute(
-            f"INSERT INTO {SCHEMA}.loans"
-            " (loan_id, client_id, disbursed_on, principal, written_off_on, repaid_on, occurred_at)"
-            " SELECT l.*, $7"
-            " FROM unnest($1::text[], $2::text[], $3::date[], $4::numeric[], $5::date[], $6::date[]) AS l"
+            f"INSERT INTO {SCHEMA}.loans ({_LOAN_COLUMNS}, occurred_at)"
+            " SELECT l.*, $10"
+            " FROM unnest($1::text[], $2::text[], $3::date[], $4::numeric[], $5::date[], $6::date[],"
+            " $7::numeric[], $8::date[], $9::date[]) AS l"
             " ON CONFLICT (loan_id) DO UPDATE SET"
             " client_id = EXCLUDED.client_id, disbursed_on = EXCLUDED.disbursed_on,"
             " principal = EXCLUDED.principal, written_off_on = EXCLUDED.written_off_on,"
-            " repaid_on = EXCLUDED.repaid_on, occurred_at = EXCLUDED.occurred_at",
-            *_columns(rows, 6),
+            " repaid_on = EXCLUDED.repaid_on, paid_principal = EXCLUDED.paid_principal,"
+            " first_paid_on = EXCLUDED.first_paid_on, last_paid_on = EXCLUDED.last_paid_on,"
+            " occurred_at = EXCLUDED.occurred_at",
+            *_columns(rows, 9),
             occurred_at,
         )
     if book.replaced_schedules:

@@ -8,7 +8,15 @@ from decimal import Decimal
 
 import pytest
 
-from services.snapshotter.loans.book import Client, Loan, LoanBook, Payment
+from services.snapshotter.loans.book import (
+    Client,
+    HistoryNotLoadedError,
+    Loan,
+    LoanBook,
+    Payment,
+    Settled,
+    earliest_days_asked,
+)
 from shared.events.envelope import Rejected
 from shared.events.loans import (
     ClientExited,
@@ -166,3 +174,64 @@ def test_a_corrected_disbursement_must_still_fit_its_payments() -> None:
     # Restated from the earlier of the two disbursement dates (day 1).
     assert book.dirty.clients == {"C1": day(1)}
     assert book.loans["L1"].principal == D(800)
+
+
+# --- settled payments: a loan whose stored payments were not loaded ----------------------------------------
+
+
+def settled_book() -> LoanBook:
+    """Loan L1 of 1,000 (client C1) with 700 repaid in stored payments from day 5 to day 20, not loaded."""
+    c1 = Client("C1", day(1), None, {day(1): ("O1", True)})
+    l1 = Loan("L1", "C1", day(1), D(1000), None, settled=Settled(D(700), day(5), day(20), None))
+    return LoanBook(clients={"C1": c1}, loans={"L1": l1})
+
+
+def test_a_settled_loan_takes_payments_after_its_history_and_is_repaid_by_them() -> None:
+    book = settled_book()
+    loan = book.loans["L1"]
+    # 300 outstanding: 301 on day 25 is too much, 100 is not; then 200 on day 30 makes 700 + 300 = 1,000.
+    rejected("overpayment", lambda: book.repay(repayment("P8", "L1", "C1", 25, "301")))
+    book.repay(repayment("P8", "L1", "C1", 25, "100"))
+    assert loan.repaid_on is None
+    assert loan.principal_paid(through=day(25)) == D(800)
+    book.repay(repayment("P9", "L1", "C1", 30, "200"))
+    assert loan.repaid_on == day(30)
+    assert loan.principal_paid() == D(1000)
+    assert loan.paid_days == (day(5), day(30))
+    # A payment on the last settled day itself is still after everything settled.
+    book.repay(repayment("P10", "L1", "C1", 20, "0"))
+    assert loan.paid_days == (day(5), day(30))
+
+
+def test_a_settled_repaid_loan_keeps_its_day_and_a_write_off_after_its_history_is_checked() -> None:
+    c1 = Client("C1", day(1), None, {day(1): ("O1", True)})
+    repaid = Loan("L1", "C1", day(1), D(1000), None, settled=Settled(D(1000), day(5), day(20), day(20)))
+    book = LoanBook(clients={"C1": c1}, loans={"L1": repaid})
+    book.repay(repayment("P8", "L1", "C1", 25, "0"))  # interest only
+    assert repaid.repaid_on == day(20)
+    # Nothing outstanding on day 25 (1,000 of 1,000 repaid by day 20).
+    rejected("nothing_outstanding", lambda: book.write_off(LoanWrittenOff(loan_id="L1", client_id="C1",
+                                                                         written_off_on=day(25))))  # fmt: skip
+
+
+def test_asking_a_settled_loan_about_a_day_inside_its_history_is_a_bug_not_a_rejection() -> None:
+    book = settled_book()
+    with pytest.raises(HistoryNotLoadedError):
+        book.repay(repayment("P8", "L1", "C1", 19, "1"))
+    with pytest.raises(HistoryNotLoadedError):
+        book.write_off(LoanWrittenOff(loan_id="L1", client_id="C1", written_off_on=day(19)))
+    with pytest.raises(HistoryNotLoadedError):
+        book.disburse(disbursement("L1", "C1", 1, "1000", (30, "1000")))
+
+
+def test_the_earliest_day_a_batch_asks_of_each_loan() -> None:
+    events = [
+        repayment("P1", "L1", "C1", 30, "1"),
+        LoanWrittenOff(loan_id="L1", client_id="C1", written_off_on=day(25)),
+        repayment("P2", "L1", "C1", 40, "1"),
+        repayment("P3", "L2", "C2", 12, "1"),
+        disbursement("L3", "C3", 5, "100", (35, "100")),
+        ClientExited(client_id="C1", exited_on=day(50)),
+    ]
+    # L1: the write-off's day 25 is the earliest; L2: day 12; L3: a disbursement checks every payment.
+    assert earliest_days_asked(events) == {"L1": day(25), "L2": day(12), "L3": dt.date.min}
