@@ -30,7 +30,7 @@ DEMO_CLIENT := WM-0001
 	lint unit test bench check-prometheus
 
 help:
-	@echo "targets: install up down reset status lint unit test check-prometheus bench (PULSE_DEMO=0 make up skips the demo data)"
+	@echo "targets: install up down reset status lint unit test check-prometheus bench (PULSE_DEMO=0 make up skips the demo data; PULSE_REPLICAS=N make up runs N instances of each consumer service)"
 
 install:
 	@$(LOCAL_DIR)/ensure-uv.sh >/dev/null

@@ -14,8 +14,6 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-import asyncpg
-
 from services.returns import maths, store
 from services.returns.maths import Flow, Point, PointReturns, State
 from shared import db
@@ -78,8 +76,8 @@ def _last_within(states: Sequence[State], lo: dt.date, hi: dt.date) -> State | N
     return found
 
 
-async def recompute(conn: db.Connection, snapshots: Sequence[WealthSnapshotCreated]) -> list[asyncpg.Record]:
-    """Apply snapshots; the (client, as_of, revision, results) of every point whose returns changed."""
+async def recompute(conn: db.Connection, snapshots: Sequence[WealthSnapshotCreated]) -> list[dict[str, Any]]:
+    """Apply snapshots; the (client_id, as_of, revision, results) of every point whose returns changed."""
     latest = _latest(snapshots)
     await store.lock_clients(conn, [s.client_id for s in latest])
     written = await store.save_points(conn, latest)
@@ -127,4 +125,10 @@ async def recompute(conn: db.Connection, snapshots: Sequence[WealthSnapshotCreat
             previous = state
             results = _results(row, returns)
             updates.append((client, row["as_of"], state, results, results != row["results"]))
-    return [r for r in await store.save_results(conn, updates) if r["changed"]]
+    results_of = {(client, as_of): results for client, as_of, _, results, _ in updates}
+    return [
+        {"client_id": r["client_id"], "as_of": r["as_of"], "revision": r["revision"],
+         "results": results_of[(r["client_id"], r["as_of"])]}
+        for r in await store.save_results(conn, updates)
+        if r["changed"]
+    ]  # fmt: skip

@@ -119,7 +119,8 @@ async def save_results(
     conn: db.Connection, rows: Sequence[tuple[str, dt.date, State, dict[str, Any], bool]]
 ) -> list[asyncpg.Record]:
     """Store each point's new state and results (client, as_of, state, results, changed); the changed ones
-    get revision + 1 and are returned with it."""
+    get revision + 1. Returns (client_id, as_of, revision, changed) of each (the results are the caller's:
+    reading them back would decode the jsonb it just encoded)."""
     if not rows:
         return []
     return await conn.fetch(
@@ -132,7 +133,7 @@ async def save_results(
                     $7::numeric[], $8::text[], $9::boolean[])
              AS u(client_id, as_of, factor, nulls, wipeouts, cum_flows, cum_flow_days, results_text, changed)
         WHERE p.client_id = u.client_id AND p.as_of = u.as_of
-        RETURNING p.client_id, p.as_of, p.revision, p.results, u.changed
+        RETURNING p.client_id, p.as_of, p.revision, u.changed
         """,
         [r[0] for r in rows],
         [r[1] for r in rows],
