@@ -26,6 +26,8 @@ async def on_snapshots(batch: Batch) -> None:
     loan_snapshots = [d for i in batch.accepted if isinstance(d := i.event.data, LoanSnapshotCreated)]
     # A day's officers arrive on several partitions, maybe in other instances' batches at the same time: one
     # writer per day, so that the batch that completes a day sees every other batch's officers of that day.
+    # (The upsert of the day's expected officer count also waits for the other batch, but only by the order
+    # of the statements below; this lock does not depend on it.)
     await store.lock_days(batch.conn, {s.business_date for s in loan_snapshots})
     written = await store.save_officer_days(batch.conn, loan_snapshots)
     await store.expect_officers(batch.conn, loan_snapshots)

@@ -145,16 +145,26 @@ class AggregatorHarness:
         self.pool = pool
 
     async def apply(self, envelopes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        async with self.applying(envelopes) as emitted:
+            pass
+        return emitted
+
+    @contextlib.asynccontextmanager
+    async def applying(self, envelopes: list[dict[str, Any]]) -> AsyncIterator[list[dict[str, Any]]]:
+        """`apply`, its transaction open until the block ends (another instance's batch may run meanwhile);
+        the list of emitted events is filled in once the handler is done."""
         from services.aggregator import handlers as aggregator
 
         incoming = [
             Incoming(InboundRecord("snapshots", 0, n, None, dumps(e), (), 0), parse_event(Topic.SNAPSHOTS, dumps(e)))
             for n, e in enumerate(envelopes)
         ]
+        emitted: list[dict[str, Any]] = []
         async with self.pool.acquire() as conn, conn.transaction():
             batch = Batch(conn=conn, events=incoming, prefix="", source="test")
             await aggregator.on_snapshots(batch)
-        return [__import__("json").loads(o.value) for o in batch.outputs]
+            emitted += [json.loads(o.value) for o in batch.outputs]
+            yield emitted
 
     async def summary(self, scope: str, day: dt.date) -> asyncpg.Record:
         async with self.pool.acquire() as conn:

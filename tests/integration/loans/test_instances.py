@@ -15,7 +15,7 @@ import pytest
 from services.snapshotter.loans.days import VALUE_COLUMNS
 from tests.integration.loans.conftest import BookFactory
 from tests.integration.loans.test_branch_equals_pooled_book import book_events
-from tests.support.snapshotter import SnapshotterHarness, event
+from tests.support.snapshotter import SnapshotterHarness, aggregator_harness, event
 
 pytestmark = pytest.mark.integration
 
@@ -84,3 +84,28 @@ async def test_instances_ingest_their_own_clients_at_once_and_wait_on_a_client_t
         exited = await conn.fetchval("SELECT exited_on FROM snapshotter.clients WHERE client_id = 'B'")
     assert [(r["payment_id"], r["loan_id"]) for r in rows] == [("PB1", "LA"), ("PC1", "LC")]
     assert exited == D(2025, 6, 1)
+
+
+async def test_the_aggregator_batch_that_completes_a_day_sees_the_other_instances_officers(
+    book: SnapshotterHarness,
+) -> None:
+    aggregator = await aggregator_harness(book.pool)
+    assert (await book.ingest(*book_events(OWNERS))).rejected == {}
+    closed = (await book.close(LAST)).emitted
+    day = D(2025, 3, 1).isoformat()
+    # Branch B's two officers on one day, their snapshots read by two aggregator instances (two partitions).
+    o1, o2 = ([e for e in closed if e["data"]["business_date"] == day and e["data"]["officer_id"] == officer]
+              for officer in ("O1", "O2"))  # fmt: skip
+    assert len(o1) == len(o2) == 1
+    assert o1[0]["data"]["officers_on_day"] == 2
+    async with aggregator.applying(o1) as first:  # one instance's batch, not committed yet
+        second = asyncio.create_task(aggregator.apply(o2))
+        await asyncio.sleep(1.0)
+        assert not second.done(), "the other instance's batch of the same day must wait for it"
+    assert {e["data"]["scope"] for e in first} == {"officer:O1"}  # alone, the day was not complete
+    # The second batch saw O1 once the first committed: the day is complete, its branch and portfolio summed.
+    emitted = await asyncio.wait_for(second, timeout=10)
+    assert {e["data"]["scope"] for e in emitted} == {"officer:O2", "branch:B", "all"}
+    branch = await aggregator.summary("branch:B", D(2025, 3, 1))
+    officers = [await aggregator.summary(f"officer:{o}", D(2025, 3, 1)) for o in ("O1", "O2")]
+    assert branch["total_clients"] == sum(o["total_clients"] for o in officers)
