@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make check-prometheus` (and so `make test`): promtool checks of deploy/prometheus/ - the Prometheus
-# configuration, the alert rules, and the rules' unit tests (deploy/prometheus/tests/*.yml).
+# configuration, the alert rules, the rules' unit tests (deploy/prometheus/tests/*.yml) - and the PromQL of
+# the Grafana dashboards (deploy/prometheus/dashboard_rules.py).
 #
 # promtool comes from Debian's `prometheus` package, installed with apt-get only when promtool is missing.
 # The package would start a Prometheus server: while it installs, a policy-rc.d forbids that (Debian's own
@@ -72,4 +73,9 @@ promtool --version 2>&1 | head -n 1
 promtool check config prometheus.yml
 promtool check rules rules/*.yml
 promtool test rules tests/*.yml
+# The Grafana dashboards' queries, parsed the same way (as recording rules of a scratch file).
+dashboard_rules=$(mktemp --suffix=.yml)
+trap 'rm -f "$dashboard_rules"' EXIT
+python3 dashboard_rules.py "$ROOT"/deploy/grafana/dashboards/*.json >"$dashboard_rules"
+promtool check rules "$dashboard_rules"
 log "promtool checks passed in $((SECONDS - start)) s"
