@@ -7,7 +7,7 @@ applied in order after the platform's own tables (the idempotent inbox and the o
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -105,6 +105,16 @@ async def lock_keys(conn: Connection, namespace: str, keys: Iterable[str]) -> No
     unique = sorted(set(keys))
     if unique:
         await conn.fetchval(_LOCK_KEYS, f"{namespace}:", unique)
+
+
+async def stage_rows(
+    conn: Connection, staging: str, like: str, columns: Sequence[str], records: Iterable[Sequence[Any]]
+) -> None:
+    """COPY `records` into the session's temporary table `staging`, shaped like the table `like` and emptied
+    first: a batch's rows reach PostgreSQL in one COPY, for one set-based statement to upsert from."""
+    await conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {staging} AS TABLE {like} WITH NO DATA")
+    await conn.execute(f"TRUNCATE {staging}")
+    await conn.copy_records_to_table(staging, columns=list(columns), records=records)
 
 
 def _migration_files(folder: Path | None) -> list[tuple[str, str]]:

@@ -35,7 +35,6 @@ async def on_loan_events(batch: Batch) -> None:
         batch.conn,
         (c for i in batch.events if (c := getattr(i.event.data, "client_id", None))),
         [i.event.data for i in batch.events],
-        (p for i in batch.events if (p := getattr(i.event.data, "payment_id", None))),
     )
     for incoming in batch.events:
         try:

@@ -45,13 +45,10 @@ async def save_officer_days(conn: db.Connection, snapshots: Iterable[LoanSnapsho
         return []
     columns = ", ".join(OFFICER_COLUMNS)
     updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in OFFICER_COLUMNS[2:])
-    await conn.execute(
-        f"CREATE TEMP TABLE IF NOT EXISTS incoming_officer_days AS TABLE {SCHEMA}.loan_officer_days WITH NO DATA"
-    )
-    await conn.execute("TRUNCATE incoming_officer_days")
-    await conn.copy_records_to_table(
-        "incoming_officer_days", columns=list(OFFICER_COLUMNS), records=[_officer_row(s) for s in latest.values()]
-    )
+    await db.stage_rows(
+        conn, "incoming_officer_days", f"{SCHEMA}.loan_officer_days", OFFICER_COLUMNS,
+        [_officer_row(s) for s in latest.values()],
+    )  # fmt: skip
     return await conn.fetch(
         f"""
         WITH before AS (
@@ -100,11 +97,7 @@ async def save_summaries(conn: db.Connection, rows: Sequence[tuple[Any, ...]]) -
     columns = ["scope", "business_date", *SUMMARY_VALUES]
     changed = " OR ".join(f"s.{c} IS DISTINCT FROM EXCLUDED.{c}" for c in SUMMARY_VALUES)
     updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in SUMMARY_VALUES)
-    await conn.execute(
-        f"CREATE TEMP TABLE IF NOT EXISTS incoming_summaries AS TABLE {SCHEMA}.loan_summaries WITH NO DATA"
-    )
-    await conn.execute("TRUNCATE incoming_summaries")
-    await conn.copy_records_to_table("incoming_summaries", columns=columns, records=[(*r[:2], *r[2:]) for r in rows])
+    await db.stage_rows(conn, "incoming_summaries", f"{SCHEMA}.loan_summaries", columns, rows)
     column_list = ", ".join(columns)
     return await conn.fetch(
         f"""

@@ -39,15 +39,10 @@ async def save_client_days(conn: db.Connection, rows: Sequence[ReturnsComputed])
     listed = ", ".join(columns)
     updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in CLIENT_COLUMNS)
     # One COPY and one statement for the batch (row by row, this was a tenth of the aggregator's time).
-    await conn.execute(
-        f"CREATE TEMP TABLE IF NOT EXISTS incoming_client_days AS TABLE {SCHEMA}.wealth_client_days WITH NO DATA"
-    )
-    await conn.execute("TRUNCATE incoming_client_days")
-    await conn.copy_records_to_table(
-        "incoming_client_days",
-        columns=columns,
-        records=[(r.client_id, r.as_of, *(_column(r, c) for c in CLIENT_COLUMNS)) for r in rows],
-    )
+    await db.stage_rows(
+        conn, "incoming_client_days", f"{SCHEMA}.wealth_client_days", columns,
+        [(r.client_id, r.as_of, *(_column(r, c) for c in CLIENT_COLUMNS)) for r in rows],
+    )  # fmt: skip
     await conn.execute(
         f"INSERT INTO {SCHEMA}.wealth_client_days ({listed}) SELECT {listed} FROM incoming_client_days"
         " ORDER BY client_id, as_of"

@@ -10,7 +10,7 @@ import asyncpg
 
 from services.snapshotter.loans.book import Client, Dirty, Loan, LoanBook, Payment, Settled, earliest_days_asked
 from shared import db
-from shared.events.loans import Installment
+from shared.events.loans import Installment, LoanRepaymentReceived
 
 SCHEMA = "snapshotter"
 # Every instance ingests its own partitions' clients at the same time as the others. Ingest holds INGEST
@@ -56,18 +56,16 @@ async def mark_closing(database_url: str, day: dt.date) -> None:
         await conn.close()
 
 
-async def load_locked_book(
-    conn: db.Connection, client_ids: Iterable[str], events: Sequence[object], payment_ids: Iterable[str] = ()
-) -> LoanBook:
+async def load_locked_book(conn: db.Connection, client_ids: Iterable[str], events: Sequence[object]) -> LoanBook:
     """`load_book` with every client whose loans it holds locked first: the batch's own clients, then the
     clients of other partitions whose loans the batch names (a payment moving off one of their loans, a
     loan id given with the wrong client), read again once they are locked. The second round takes its
     locks out of order, so two such batches may deadlock; PostgreSQL breaks that and the batch is retried."""
-    clients, payments = set(client_ids), set(payment_ids)
+    clients = set(client_ids)
     locked = set(clients)
     await lock_clients(conn, locked)
     while True:
-        book = await load_book(conn, clients, events, payments)
+        book = await load_book(conn, clients, events)
         others = {loan.client_id for loan in book.loans.values()} - locked
         if not others:
             return book
@@ -81,9 +79,7 @@ _LOAN_COLUMNS = (
 )
 
 
-async def load_book(
-    conn: db.Connection, client_ids: Iterable[str], events: Sequence[object], payment_ids: Iterable[str] = ()
-) -> LoanBook:
+async def load_book(conn: db.Connection, client_ids: Iterable[str], events: Sequence[object]) -> LoanBook:
     """The clients and loans a batch's `events` name, every loan of those clients, and the loans that hold a
     payment the batch corrects (it may move to another loan). A loan's payments are loaded only where the
     batch needs them: for a loan holding a corrected payment, and for a loan the batch asks about a day
@@ -91,6 +87,7 @@ async def load_book(
     summary."""
     clients_ = list(set(client_ids))
     asked = earliest_days_asked(events)
+    payment_ids = {e.payment_id for e in events if isinstance(e, LoanRepaymentReceived)}
     clients: dict[str, Client] = {
         r["client_id"]: Client(r["client_id"], r["registered_on"], r["exited_on"])
         for r in await conn.fetch(
@@ -112,7 +109,7 @@ async def load_book(
         f" WHERE loan_id IN (SELECT loan_id FROM {SCHEMA}.payments WHERE payment_id = ANY($3::text[]))",
         list(asked),
         clients_,
-        list(set(payment_ids)),
+        list(payment_ids),
     )
     holders = {r["loan_id"] for r in rows if r["holds"]}
     loans: dict[str, Loan] = {}

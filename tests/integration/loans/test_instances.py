@@ -8,25 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from typing import Any
 
 import pytest
 
-from services.snapshotter.loans.days import VALUE_COLUMNS
 from tests.integration.loans.conftest import BookFactory
 from tests.integration.loans.test_branch_equals_pooled_book import book_events
+from tests.integration.loans.test_restatement import LAST, OWNERS, values
 from tests.support.snapshotter import SnapshotterHarness, aggregator_harness, event
 
 pytestmark = pytest.mark.integration
 
 D = dt.date
-OWNERS = {"A": "O1", "B": "O1", "C": "O2", "E": "O2", "C2": "O1"}
-LAST = D(2025, 5, 15)
 PAY = "loan.repayment_received"
-
-
-def values(rows: list[Any]) -> dict[tuple[str, dt.date], tuple[Any, ...]]:
-    return {(r["officer_id"], r["business_date"]): tuple(r[c] for c in VALUE_COLUMNS) for r in rows}
 
 
 async def test_ingest_goes_on_beside_a_close_and_what_it_changes_is_restated(new_book: BookFactory) -> None:
