@@ -69,6 +69,10 @@ async def load(conn: db.Connection, *, loans: int, officers: int, today: dt.date
               AND b.disbursed + 7 * 26 <= '{today.isoformat()}'::date AND b.written_off IS NULL;
             """
         )
+        # As ingest would: every client's ledger is stale from its first day.
+        await conn.execute(
+            f"INSERT INTO {SCHEMA}.stale_clients (client_id, from_date) SELECT client_id, registered FROM bench_book"
+        )
         await conn.execute(
             f"""
             INSERT INTO {SCHEMA}.officers

@@ -45,6 +45,7 @@ async def on_loan_events(batch: Batch) -> None:
     moved = await directory.upsert_officers(batch.conn, loans.SCHEMA, directory.officer_rows(batch.accepted))
     await loans.save(batch.conn, book, batch.events[-1].event.envelope.occurred_at)
     await loans.queue_restatements(batch.conn, book.dirty, await loans.closing_through(batch.conn))
+    await loans.mark_stale(batch.conn, book.dirty)
     await loans.queue_officer_history(batch.conn, moved)
 
 

@@ -188,12 +188,13 @@ class LoanBook:
                     "date_before_registration",
                     f"client {e.client_id} has a loan disbursed {first_loan}, before {e.registered_on}",
                 )
+            # The old registration and any reassignment up to the new date go: their officers' days change.
             for valid_from, (officer_id, is_registration) in list(client.owners.items()):
-                if is_registration:
+                if is_registration or valid_from <= e.registered_on:
                     del client.owners[valid_from]
                     self.dirty.officer(officer_id, min(valid_from, e.registered_on))
+            self.dirty.client(e.client_id, min(client.registered_on, e.registered_on))
             client.registered_on = e.registered_on
-        client.owners = {d: o for d, o in client.owners.items() if d > e.registered_on}
         client.owners[e.registered_on] = (e.officer_id, True)
         self.touched_clients.add(e.client_id)
         self.dirty.client(e.client_id, e.registered_on)

@@ -1,4 +1,5 @@
-"""Closing days, restating them, regenerating them: the service layer over `days.compute_day`.
+"""Closing days, restating them, regenerating them: the service layer over `ledger.refresh` and
+`days.compute_day`.
 
 Every function runs inside the caller's transaction, after `store.lock_days` (one at a time cluster-wide;
 ingest goes on beside them), and returns the officer days it (re)stated, for the caller to publish.
@@ -10,7 +11,7 @@ import datetime as dt
 
 import asyncpg
 
-from services.snapshotter.loans import store
+from services.snapshotter.loans import ledger, store
 from services.snapshotter.loans.book import Dirty
 from services.snapshotter.loans.days import compute_day
 from shared import db
@@ -26,8 +27,10 @@ def _days(first: dt.date, last: dt.date) -> list[dt.date]:
 
 async def restate_pending(conn: db.Connection) -> list[asyncpg.Record]:
     """Recompute, from the first day each changed, the officers whose closed days late events changed.
-    (A mark for a day not closed yet is dropped: the close computes that day afresh.)"""
+    (A mark for a day not closed yet is dropped: the close computes that day afresh.) The ledger is brought up
+    to date first: every path that computes days comes through here."""
     closed = await store.last_closed(conn)
+    await ledger.refresh(conn, store.SCHEMA, closed)
     pending = await store.pending_restatements(conn)
     if closed is None or not pending:
         await store.done_restatements(conn, pending)
@@ -55,6 +58,7 @@ async def close_through(conn: db.Connection, day: dt.date) -> list[asyncpg.Recor
     start = closed + ONE_DAY if closed is not None else await store.first_business_date(conn)
     if start is None or start > day:
         return changed
+    await ledger.refresh(conn, store.SCHEMA, closed, extend_to=day)
     for each in _days(start, day):
         changed.extend(await compute_day(conn, store.SCHEMA, each))
     await store.set_last_closed(conn, day)

@@ -293,6 +293,17 @@ async def queue_restatements(conn: db.Connection, dirty: Dirty, closed_through: 
     )
 
 
+async def mark_stale(conn: db.Connection, dirty: Dirty) -> None:
+    """The clients whose ledger an accepted event changed, each from the first day it changed (appended:
+    ingest never waits for the close that consumes the marks)."""
+    if dirty.clients:
+        await conn.execute(
+            f"INSERT INTO {SCHEMA}.stale_clients (client_id, from_date) SELECT * FROM unnest($1::text[], $2::date[])",
+            list(dirty.clients),
+            list(dirty.clients.values()),
+        )
+
+
 async def queue_officer_history(conn: db.Connection, officer_ids: Sequence[str]) -> None:
     """A new branch or name re-files an officer's whole history: restate it from their first day."""
     if not officer_ids:

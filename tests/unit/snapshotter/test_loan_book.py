@@ -150,6 +150,19 @@ def test_a_second_registration_corrects_the_first_unless_a_loan_predates_it() ->
     # The registration's owner is replaced (O1 from day 1 -> O3 from day 3); the later reassignment stays.
     assert book.clients["C1"].owners == {day(3): ("O3", True), day(20): ("O2", False)}
     assert book.dirty.officers == {"O1": day(1), "O3": day(3)}
+    # Days 1 and 2 change for the client too: it was registered then, it is not any more.
+    assert book.dirty.clients == {"C1": day(1)}
+
+
+def test_a_registration_moved_past_a_reassignment_drops_it_and_restates_its_officer() -> None:
+    book = stored_book()
+    book.loans.pop("L1")
+    book.clients["C1"].owners[day(5)] = ("O2", False)  # O1 from day 1, O2 from day 5
+    book.register(ClientRegistered(client_id="C1", officer_id="O3", registered_on=day(6)))
+    assert book.clients["C1"].owners == {day(6): ("O3", True)}
+    # O2 owned the client on day 5: that day is no longer theirs.
+    assert book.dirty.officers == {"O1": day(1), "O2": day(5), "O3": day(6)}
+    assert book.dirty.clients == {"C1": day(1)}
 
 
 def test_reassignment_and_exit_before_registration_are_rejected() -> None:
