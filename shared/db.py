@@ -6,12 +6,12 @@ applied in order after the platform's own tables (the idempotent inbox and the o
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import asyncpg
+import msgspec
 
 from shared.logging import get_logger
 from shared.retry import retry_transient
@@ -45,20 +45,29 @@ CREATE TABLE IF NOT EXISTS {schema}.outbox (
 """
 
 
+_JSON_ENCODER = msgspec.json.Encoder()
+_JSON_DECODER = msgspec.json.Decoder()
+
+
 def _encode_jsonb(value: Any) -> bytes:
     # Binary jsonb is a version byte (1) and the JSON text; binary codecs also serve COPY.
-    return b"\x01" + json.dumps(value, separators=(",", ":")).encode()
+    return b"\x01" + _JSON_ENCODER.encode(value)
 
 
 def _decode_jsonb(data: bytes) -> Any:
-    return json.loads(data[1:])
+    return _JSON_DECODER.decode(memoryview(data)[1:])
+
+
+def json_text(value: Any) -> str:
+    """`value` as JSON text, for a jsonb parameter that asyncpg cannot take as a value (inside an array)."""
+    return _JSON_ENCODER.encode(value).decode()
 
 
 async def _init_connection(conn: Connection) -> None:
     await conn.set_type_codec(
         "jsonb", encoder=_encode_jsonb, decoder=_decode_jsonb, schema="pg_catalog", format="binary"
     )
-    await conn.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+    await conn.set_type_codec("json", encoder=json_text, decoder=_JSON_DECODER.decode, schema="pg_catalog")
 
 
 async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 5, retry: bool = True) -> asyncpg.Pool:

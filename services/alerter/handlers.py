@@ -15,6 +15,7 @@ from services.alerter.notify import store as deliveries
 from shared import directory
 from shared.events.aggregates import LoanAggregateUpdated
 from shared.events.alerts import AlertRaised, AlertResolved
+from shared.events.envelope import loads
 from shared.kafka.pipeline import Batch, Outgoing
 from shared.settings import Settings
 
@@ -63,8 +64,9 @@ async def on_aggregates(batch: Batch, *, settings: Settings, thresholds: rules.T
     notified: list[tuple[LoanAggregateUpdated, Change, str, dict[str, Any]]] = []
     for u, change in changes:
         alert = alert_event(u, change)
-        envelope = batch.emit(alert.data, alert.key, event_id=alert.event_id)
+        record = batch.emit(alert.data, alert.key, event_id=alert.event_id)
         if u.business_date >= horizon:  # replaying history notifies nobody
+            envelope = loads(record.value)
             notified.append((u, change, envelope["event_type"], envelope))
     await notify(batch, settings, notified, now)
 

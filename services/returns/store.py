@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -100,7 +99,7 @@ async def first_points(conn: db.Connection, clients: Sequence[str]) -> dict[str,
 
 
 def _json(items: Sequence[Any]) -> str:
-    return json.dumps([item.model_dump(mode="json") for item in items])
+    return db.json_text([item.model_dump(mode="json") for item in items])
 
 
 def state_of(row: Any) -> State:
@@ -142,6 +141,6 @@ async def save_results(
         [r[2].wipeouts for r in rows],
         [r[2].flows for r in rows],
         [r[2].flow_days for r in rows],
-        [json.dumps(r[3]) for r in rows],
+        [db.json_text(r[3]) for r in rows],
         [r[4] for r in rows],
     )

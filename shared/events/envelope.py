@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import uuid
 from decimal import Decimal
 from typing import Any
 
+import msgspec
 from pydantic import AwareDatetime, Field, ValidationError, field_validator
 
 from shared.events.types import IDENTIFIER_PATTERN, Model, in_utc_range
@@ -72,17 +72,26 @@ def make_envelope(
     }
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+def envelope_json(
+    event_type: str, data_json: bytes, *, source: str, occurred_at: dt.datetime, event_id: str
+) -> bytes:
+    """`dumps(make_envelope(...))` for a `data` already serialized (a model's `model_dump_json()`, which
+    is faster than building its dict and encoding that): `data` is the envelope's last member."""
+    head = dumps(make_envelope(event_type, {}, source=source, occurred_at=occurred_at, event_id=event_id))
+    return head[: -len(b'"data":{}}')] + b'"data":' + data_json + b"}"
+
+
+# msgspec, not the standard library: on every message's path, it decodes 2–4× and encodes ~5× faster.
+# `float_hook` hands each JSON number with a fraction or exponent to Decimal as its exact text, so no amount
+# passes through a float (integers stay int, of any size). It refuses NaN and Infinity, which are not JSON.
+_DECODER = msgspec.json.Decoder(float_hook=Decimal)
+_ENCODER = msgspec.json.Encoder(decimal_format="string")
 
 
 def dumps(value: Any) -> bytes:
-    """Compact UTF-8 JSON; Decimals as strings so no amount passes through a float."""
-    return json.dumps(value, default=_json_default, separators=(",", ":"), ensure_ascii=False).encode()
+    """Compact UTF-8 JSON. Decimals are written as strings so no amount passes through a float; dates
+    and times in ISO 8601 / RFC 3339 (UTC as `Z`)."""
+    return _ENCODER.encode(value)
 
 
 def _depth(value: Any, limit: int) -> int:
@@ -115,15 +124,11 @@ def loads(raw: bytes | None) -> dict[str, Any]:
     if len(raw) > MAX_MESSAGE_BYTES:
         raise Rejected("message_too_large", f"{len(raw)} bytes > {MAX_MESSAGE_BYTES}")
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise Rejected("invalid_json", f"not UTF-8: {exc}") from exc
-    try:
-        value = json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
+        value = _DECODER.decode(raw)
     except RecursionError as exc:
-        # Python's decoder gives up near depth 1,000, far past our limit: the same fault as any depth > limit.
+        # msgspec gives up far past our limit: the same fault as any depth > limit.
         raise Rejected("invalid_envelope", f"JSON nested deeper than {MAX_JSON_DEPTH}") from exc
-    except ValueError as exc:
+    except msgspec.DecodeError as exc:
         raise Rejected("invalid_json", f"not JSON: {str(exc)[:200]}") from exc
     if not isinstance(value, dict):
         raise Rejected("invalid_envelope", "the message is not a JSON object")
@@ -132,10 +137,6 @@ def loads(raw: bytes | None) -> dict[str, Any]:
     if brackets > MAX_JSON_DEPTH and _depth(value, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
         raise Rejected("invalid_envelope", f"JSON nested deeper than {MAX_JSON_DEPTH}")
     return value
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
 
 
 def parse_envelope(raw: bytes | None) -> Envelope:

@@ -21,8 +21,10 @@ RELAY_CHUNK = 2000
 log = get_logger(__name__)
 
 
-def event_record(topic: Topic, key: str, envelope: dict[str, Any], prefix: str) -> OutboundRecord:
-    return OutboundRecord(topic=topic_name(topic, prefix), value=dumps(envelope), key=key.encode())
+def event_record(topic: Topic, key: str, envelope: dict[str, Any] | bytes, prefix: str) -> OutboundRecord:
+    """The record of an envelope, as a dict or already serialized."""
+    value = envelope if isinstance(envelope, bytes) else dumps(envelope)
+    return OutboundRecord(topic=topic_name(topic, prefix), value=value, key=key.encode())
 
 
 async def stage(conn: db.Connection, schema: str, records: Sequence[OutboundRecord]) -> None:

@@ -32,7 +32,7 @@ import asyncpg
 import structlog
 
 from shared import db, failpoints
-from shared.events.envelope import Rejected, make_envelope
+from shared.events.envelope import Rejected, envelope_json
 from shared.events.registry import Event, event_type_of, parse_event, parse_wanted, topic_of
 from shared.events.types import Model
 from shared.kafka import outbox
@@ -98,16 +98,17 @@ class UnitOfWork:
     """The unit's clock: every event it emits occurred at this instant."""
     outputs: list[OutboundRecord] = field(default_factory=list)
 
-    def emit(self, data: Model, key: str, *, event_id: str) -> dict[str, Any]:
+    def emit(self, data: Model, key: str, *, event_id: str) -> OutboundRecord:
         """Emit `data` as the event of its type (`shared.events.registry`) on that type's topic, keyed by
-        `key`; the envelope emitted. `event_id` is a function of what the event says (a replay re-emits
+        `key`; the record staged. `event_id` is a function of what the event says (a replay re-emits
         the same ids, and consumers skip them)."""
         event_type = event_type_of(data)
-        envelope = make_envelope(
-            event_type, data.model_dump(mode="json"), source=self.source, occurred_at=self.now, event_id=event_id
+        envelope = envelope_json(
+            event_type, data.model_dump_json().encode(), source=self.source, occurred_at=self.now, event_id=event_id
         )
-        self.outputs.append(outbox.event_record(topic_of(event_type), key, envelope, self.prefix))
-        return envelope
+        record = outbox.event_record(topic_of(event_type), key, envelope, self.prefix)
+        self.outputs.append(record)
+        return record
 
     def emit_all(self, events: Iterable[Outgoing]) -> None:
         for e in events:

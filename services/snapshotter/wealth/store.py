@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Iterable, Sequence
 
 import asyncpg
@@ -64,9 +63,9 @@ async def save_valuations(
         [v[3].total_value for v in valuations],
         [v[3].estimated_annual_income for v in valuations],
         # JSON as text: asyncpg would read a list inside a jsonb[] parameter as another array dimension.
-        [json.dumps(v[3].asset_allocation) for v in valuations],
-        [json.dumps(v[3].custodian_allocation) for v in valuations],
-        [json.dumps(v[3].bond_maturity) for v in valuations],
+        [db.json_text(v[3].asset_allocation) for v in valuations],
+        [db.json_text(v[3].custodian_allocation) for v in valuations],
+        [db.json_text(v[3].bond_maturity) for v in valuations],
     )
 
 
