@@ -1,5 +1,5 @@
 """The day close as it was before the ledger: every live loan recomputed from its history for the day, in
-one statement. Kept as the reference the ledger's close (`days.COMPUTE_DAY`) must equal on generated books.
+one statement. Kept as the reference the ledger's close (`days.COMPUTE_DAYS`) must equal on generated books.
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import datetime as dt
 
 import asyncpg
 
-from services.snapshotter.loans import days
+from services.snapshotter.loans.days import _CHANGED, _COLUMNS, _SET
 from shared import db
 
 _TODAY = """
@@ -121,7 +121,62 @@ today AS (
 ),
 """
 
-REFERENCE_DAY = _TODAY + days.FROM_TODAY
+# The cumulative and window columns of one day, and the write, as the close did them day by day before
+# `days.COMPUTE_DAYS` computed a range in one statement.
+_FROM_TODAY = f"""
+cumulated AS (
+    SELECT t.*,
+           coalesce(p.cum_loans, 0) + t.disbursed_count AS cum_loans,
+           coalesce(p.cum_disbursed, 0) + t.disbursed AS cum_disbursed,
+           coalesce(p.cum_collected, 0) + t.collected AS cum_collected,
+           coalesce(p.cum_interest_fees, 0) + t.interest_fees AS cum_interest_fees,
+           coalesce(p.cum_written_off, 0) + t.written_off AS cum_written_off,
+           coalesce(p.cum_registered, 0) + t.registered AS cum_registered,
+           coalesce(p.cum_exited, 0) + t.exited AS cum_exited,
+           coalesce(p.cum_glp, 0) + t.glp AS cum_glp,
+           coalesce(p.first_positive_glp_on, CASE WHEN t.glp > 0 THEN $1::date END) AS first_positive_glp_on,
+           coalesce(d30.glp, 0) AS glp_30d_ago,
+           coalesce(d30.cum_registered, 0) AS registered_before_30d,
+           coalesce(d30.cum_exited, 0) AS exited_before_30d
+    FROM today t
+    LEFT JOIN {{s}}.officer_days p ON p.officer_id = t.officer_id AND p.business_date = $1 - 1
+    LEFT JOIN {{s}}.officer_days d30 ON d30.officer_id = t.officer_id AND d30.business_date = $1 - 30
+),
+windowed AS (  -- W = max(D − 364, first day with GLP > 0) .. D
+    SELECT c.*,
+           -- greatest() would ignore a NULL: a portfolio that never had GLP > 0 has no window at all
+           CASE WHEN c.first_positive_glp_on IS NOT NULL THEN greatest($1 - 364, c.first_positive_glp_on) END
+               AS window_start
+    FROM cumulated c
+),
+final AS (
+    SELECT w.officer_id, ofc.branch_id, ofc.name AS officer_name, w.total_clients > 0 AS has_clients,
+           w.total_clients, w.active_clients, w.active_loans, w.glp, w.par30_balance, w.par60_balance,
+           w.par90_balance, w.due_30d, w.covered_30d, w.disbursed_count, w.disbursed, w.collected,
+           w.interest_fees, w.written_off, w.registered, w.exited, w.cum_loans, w.cum_disbursed,
+           w.cum_collected, w.cum_interest_fees, w.cum_written_off, w.cum_registered, w.cum_exited, w.cum_glp,
+           w.first_positive_glp_on, w.glp_30d_ago,
+           (w.cum_registered - w.registered_before_30d)::integer AS new_clients_30d,
+           (w.cum_exited - w.exited_before_30d)::integer AS exited_clients_30d,
+           coalesce($1 - w.window_start + 1, 0) AS window_days,
+           CASE WHEN w.window_start IS NULL THEN 0 ELSE w.cum_glp - coalesce(ws.cum_glp, 0) END AS glp_sum_window,
+           CASE WHEN w.window_start IS NULL THEN 0
+                ELSE w.cum_written_off - coalesce(ws.cum_written_off, 0) END AS written_off_window,
+           CASE WHEN w.window_start IS NULL THEN 0
+                ELSE w.cum_interest_fees - coalesce(ws.cum_interest_fees, 0) END AS interest_fees_window
+    FROM windowed w
+    LEFT JOIN {{s}}.officer_days ws ON ws.officer_id = w.officer_id AND ws.business_date = w.window_start - 1
+    LEFT JOIN {{s}}.officers ofc ON ofc.officer_id = w.officer_id
+)
+INSERT INTO {{s}}.officer_days AS d (officer_id, business_date, {_COLUMNS})
+SELECT officer_id, $1, {_COLUMNS} FROM final
+ON CONFLICT (officer_id, business_date) DO UPDATE SET {_SET}, revision = d.revision + 1, computed_at = now()
+WHERE $3 OR {_CHANGED}
+RETURNING d.*
+"""
+
+
+REFERENCE_DAY = _TODAY + _FROM_TODAY
 
 
 async def reference_day(conn: db.Connection, schema: str, day: dt.date) -> list[asyncpg.Record]:

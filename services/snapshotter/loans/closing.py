@@ -1,5 +1,5 @@
 """Closing days, restating them, regenerating them: the service layer over `ledger.refresh` and
-`days.compute_day`.
+`days.compute_days`.
 
 Every function runs inside the caller's transaction, after `store.lock_days` (one at a time cluster-wide;
 ingest goes on beside them), and returns the officer days it (re)stated, for the caller to publish.
@@ -13,16 +13,12 @@ import asyncpg
 
 from services.snapshotter.loans import ledger, store
 from services.snapshotter.loans.book import Dirty
-from services.snapshotter.loans.days import compute_day
+from services.snapshotter.loans.days import compute_days
 from shared import db
 from shared.logging import get_logger
 
 log = get_logger(__name__)
 ONE_DAY = dt.timedelta(days=1)
-
-
-def _days(first: dt.date, last: dt.date) -> list[dt.date]:
-    return [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
 
 
 async def restate_pending(conn: db.Connection) -> list[asyncpg.Record]:
@@ -35,11 +31,9 @@ async def restate_pending(conn: db.Connection) -> list[asyncpg.Record]:
     if closed is None or not pending:
         await store.done_restatements(conn, pending)
         return []
-    start = min(since for since, _ in pending.values())
-    changed: list[asyncpg.Record] = []
-    for day in _days(start, closed):
-        officers = sorted(o for o, (since, _) in pending.items() if since <= day)
-        changed.extend(await compute_day(conn, store.SCHEMA, day, officers=officers))
+    since = {officer: day for officer, (day, _) in pending.items()}
+    start = min(since.values())
+    changed = await compute_days(conn, store.SCHEMA, start, closed, since=since) if start <= closed else []
     await store.done_restatements(conn, pending)
     log.info(
         "restated",
@@ -59,8 +53,7 @@ async def close_through(conn: db.Connection, day: dt.date) -> list[asyncpg.Recor
     if start is None or start > day:
         return changed
     await ledger.refresh(conn, store.SCHEMA, closed, extend_to=day)
-    for each in _days(start, day):
-        changed.extend(await compute_day(conn, store.SCHEMA, each))
+    changed.extend(await compute_days(conn, store.SCHEMA, start, day))
     await store.set_last_closed(conn, day)
     log.info("days closed", first=start.isoformat(), last=day.isoformat(), rows=len(changed))
     return changed
@@ -72,7 +65,8 @@ async def regenerate(conn: db.Connection, day: dt.date, officer_id: str | None, 
     if closed is None or day > closed:
         return await close_through(conn, day)
     changed = await restate_pending(conn)
-    rows = await compute_day(conn, store.SCHEMA, day, officers=[officer_id] if officer_id else None, force=force)
+    officers = {officer_id: day} if officer_id else None
+    rows = await compute_days(conn, store.SCHEMA, day, day, since=officers, force=force)
     changed.extend(rows)
     # A day that really changed changes the windows of the days after it.
     if day < closed:

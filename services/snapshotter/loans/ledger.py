@@ -1,6 +1,6 @@
 """The ledger of client changes: for each client, day and officer, what the client changes in the officer's
 stocks (clients, loans, GLP, PAR, the 30-day collection window) and the day's flows. A day's close is then
-the day before plus that day's rows (`days.COMPUTE_DAY`), whatever the size of the book.
+the day before plus that day's rows (`days.COMPUTE_DAYS`), whatever the size of the book.
 
 A loan's stocks are piecewise constant: they change on its disbursement, payments and write-off, when an
 installment enters or leaves the 30-day window (its due day, 30 days later), and when the oldest installment
