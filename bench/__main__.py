@@ -16,6 +16,7 @@ FULL = [
     ["bench.wealth_restatement"],  # 1,000 vs 100,000 clients
     ["bench.wealth_pipeline", "--clients", "10000", "--days", "250"],
     ["bench.dashboard"],  # pages at 50 viewers on the demo book; published event → open page
+    ["bench.event_codec"],  # parse and emit, per event type, in-process
 ]
 QUICK = [
     ["bench.end_to_end", "--clients", "1500", "--loans", "2800", "--wealth-clients", "10", "--seconds", "3"],
@@ -32,6 +33,7 @@ QUICK = [
     ["bench.wealth_restatement", "--sizes", "1000", "10000", "--repeat", "10"],
     ["bench.wealth_pipeline", "--clients", "100", "--days", "20"],
     ["bench.dashboard", "--small", "--viewers", "10", "--seconds", "5", "--repeat", "2"],
+    ["bench.event_codec", "--repeat", "100"],
 ]
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 import asyncpg
 from aiokafka import AIOKafkaConsumer
 
+from bench.proc import CpuSampler
 from bench.scratch import Scratch, scratch
 from shared.events.envelope import dumps, make_envelope
 from shared.kafka.lag import group_lag
@@ -98,13 +99,14 @@ async def main() -> None:
     args = parser.parse_args()
     events = book(args.clients, args.payments_per_loan)
     async with scratch() as space:
-        bare_seconds, pulse_seconds = await measure(space, events, instances=args.instances)
+        bare_seconds, pulse_seconds, cpu = await measure(space, events, instances=args.instances)
     result = {
         "events": len(events),
         "instances": args.instances,
         "snapshotter_events_per_s": round(len(events) / pulse_seconds),
         "bare_consumer_events_per_s": round(len(events) / bare_seconds),
         "ratio": round(bare_seconds / pulse_seconds, 3),
+        "cpu": cpu,
         "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     print(json.dumps(result))
@@ -115,8 +117,9 @@ async def main() -> None:
 
 async def measure(
     space: Scratch, events: list[tuple[str, dict[str, object]]], *, instances: int = 1
-) -> tuple[float, float]:
-    """Seconds for the bare consumer and for the snapshotter to take every event."""
+) -> tuple[float, float, dict[str, object]]:
+    """Seconds for the bare consumer and for the snapshotter to take every event, and the CPU seconds per
+    process group from the instances' start-up until they caught up (`bench.proc`)."""
     settings = get_settings()
     prefix, url = space.prefix, space.database_url
     topic = topic_name(Topic.LOAN_EVENTS, prefix)
@@ -135,12 +138,15 @@ async def measure(
     try:
         for service in services:
             service.start(wait=False)
+        sampler = CpuSampler({s.proc.pid: s.name for s in services if s.proc is not None})
+        sampler.start()
         for service in services:
             await asyncio.to_thread(service.wait_healthy)
         taken, pulse_seconds, lag = await catch_up
         if lag == 0 and not taken:
             raise SystemExit("caught up before the first reading: too few events to time (more --clients)")
         pulse_seconds *= len(events) / max(taken, 1)  # the rate of the steady part, over every event
+        cpu = await sampler.stop()
     finally:
         catch_up.cancel()
         for service in services:
@@ -154,7 +160,7 @@ async def measure(
         await conn.close()
     if logged != len(events):
         raise SystemExit(f"the snapshotter logged {logged} of {len(events)} events")
-    return bare_seconds, pulse_seconds
+    return bare_seconds, pulse_seconds, cpu
 
 
 if __name__ == "__main__":

@@ -72,9 +72,7 @@ def make_envelope(
     }
 
 
-def envelope_json(
-    event_type: str, data_json: bytes, *, source: str, occurred_at: dt.datetime, event_id: str
-) -> bytes:
+def envelope_json(event_type: str, data_json: bytes, *, source: str, occurred_at: dt.datetime, event_id: str) -> bytes:
     """`dumps(make_envelope(...))` for a `data` already serialized (a model's `model_dump_json()`, which
     is faster than building its dict and encoding that): `data` is the envelope's last member."""
     head = dumps(make_envelope(event_type, {}, source=source, occurred_at=occurred_at, event_id=event_id))

@@ -170,7 +170,11 @@ async def compute_days(
     force: bool = False,
 ) -> list[asyncpg.Record]:
     """(Re)compute `first`..`last` for every officer, or for the officers of `since` each from its own day
-    (none before `first`); the rows that are new or changed."""
+    (none before `first`); the rows that are new or changed, in day order."""
     officers = sorted(since) if since is not None else None
     sinces = [max(since[o], first) for o in officers] if since is not None and officers is not None else None
-    return await conn.fetch(COMPUTE_DAYS.replace("{s}", schema), first, last, officers, sinces, force)
+    rows = await conn.fetch(COMPUTE_DAYS.replace("{s}", schema), first, last, officers, sinces, force)
+    # Published in day order: the aggregator completes a day's branches and portfolio once all its officers
+    # are in, so officer by officer (the order the statement returns) would have it re-sum every day of the
+    # range in every batch (2.7x its CPU in bench.end_to_end).
+    return sorted(rows, key=lambda r: (r["business_date"], r["officer_id"]))
