@@ -385,7 +385,9 @@ def _build() -> list[Case]:
     loan_data("officer-name-nul", "O1", up, changed(OFFICER, name="Olu\u0000One"))
     loan_data("officer-email-nul", "O2", up, changed(OFFICER, officer_id="O2", email="o2\u0000@x.org"))
     surrogate = dumps(envelope(up, changed(OFFICER, name="@@name@@"), occurred_at=FUTURE, event_id="bad-surrogate"))
-    loan_env("officer-name-lone-surrogate", "O1", surrogate.replace(b"@@name@@", b"Olu\\ud800"), "invalid_data")
+    # A lone surrogate escape names no Unicode character, so the text is no UTF-8 JSON (RFC 7493 §2.1): the
+    # decoder refuses it as JSON, before any schema.
+    loan_env("officer-name-lone-surrogate", "O1", surrogate.replace(b"@@name@@", b"Olu\\ud800"), "invalid_json")
     loan_data("registered-no-date", "A", reg, changed(REGISTERED, registered_on=DROP))
     loan_data("registered-feb-30", "A", reg, changed(REGISTERED, registered_on="2025-02-30"))
     loan_data("registered-short-date", "A", reg, changed(REGISTERED, registered_on="2025-1-5"))
