@@ -45,6 +45,10 @@ CREATE TABLE IF NOT EXISTS {schema}.outbox (
 """
 
 
+# An outbox record the broker refused for what it is (too large, say): kept, with the reason, and skipped by
+# the relay (`shared.kafka.outbox`).
+PLATFORM_OUTBOX_REFUSED = "ALTER TABLE {schema}.outbox ADD COLUMN IF NOT EXISTS refused text;"
+
 _JSON_ENCODER = msgspec.json.Encoder()
 _JSON_DECODER = msgspec.json.Decoder()
 
@@ -144,7 +148,11 @@ async def migrate(pool: asyncpg.Pool, schema: str, folder: Path | None) -> list[
                 " version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
             )
             done = {r["version"] for r in await conn.fetch(f"SELECT version FROM {schema}.schema_migrations")}
-            pending = [("000_platform", PLATFORM_MIGRATION.format(schema=schema)), *_migration_files(folder)]
+            pending = [
+                ("000_platform", PLATFORM_MIGRATION.format(schema=schema)),
+                ("000_platform_outbox_refused", PLATFORM_OUTBOX_REFUSED),
+                *_migration_files(folder),
+            ]
             for version, sql in pending:
                 if version in done:
                     continue

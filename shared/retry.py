@@ -15,7 +15,13 @@ from shared.logging import get_logger
 T = TypeVar("T")
 log = get_logger(__name__)
 
-_TRANSIENT_SQLSTATE_PREFIXES = ("08", "53", "57P", "40001", "40P01", "55P03")
+# Faults of the database or of how it is run, never of a message, so they are retried (and alerted on through
+# the retries metric), not dead-lettered: 08 connection lost; 53 out of disk, memory or connections; 57P the
+# server shutting down or starting; 57014 a statement cancelled (statement_timeout); 25006 a read-only
+# transaction (a standby after a failover, or `default_transaction_read_only`); 42501 a privilege missing (a
+# deployment fault: every event would meet it); 58 an I/O error; 40001 / 40P01 serialization failure or
+# deadlock; 55P03 a lock not available.
+_TRANSIENT_SQLSTATE_PREFIXES = ("08", "53", "57P", "57014", "25006", "42501", "58", "40001", "40P01", "55P03")
 
 
 class WaitAndRetry(Exception):  # noqa: N818  # a condition to wait for, not an error

@@ -177,7 +177,7 @@ class Service:
         if self.migrations is not None or self._subscriptions:
             await db.migrate(self._pool, self.schema, self.migrations)
         await self.producer.start()
-        relay = self._relay = OutboxRelay(self._pool, self.schema, self.producer)
+        relay = self._relay = OutboxRelay(self._pool, self.schema, self.producer, prefix=s.topic_prefix)
         # Built here, with what they use: the broker delivers nothing before start-up has finished.
         self._consumers = {
             group: Consumer(

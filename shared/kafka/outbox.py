@@ -11,12 +11,15 @@ import asyncpg
 
 from shared import db
 from shared.events.envelope import dumps
+from shared.kafka.deadletter import InboundRecord, dead_letter
 from shared.kafka.producer import OutboundRecord, Producer
 from shared.logging import get_logger
-from shared.metrics import OUTBOX_PENDING
+from shared.metrics import DEAD_LETTERS, OUTBOX_PENDING
+from shared.retry import is_transient
 from shared.topics import Topic, topic_name
 
 RELAY_CHUNK = 2000
+REFUSED = "outbound_refused"  # the dead-letter code of an outbox record the broker refused
 
 log = get_logger(__name__)
 
@@ -41,12 +44,17 @@ async def stage(conn: db.Connection, schema: str, records: Sequence[OutboundReco
 
 class OutboxRelay:
     """Publishes committed outbox rows in id order. One relay per schema at a time (advisory lock), so
-    per-key order is kept even with several replicas of a service."""
+    per-key order is kept even with several replicas of a service.
 
-    def __init__(self, pool: asyncpg.Pool, schema: str, producer: Producer) -> None:
+    A record the broker refuses for what it is (too large for its topic, say) does not stall the ones after it:
+    it stays in the outbox marked `refused` (with the reason), is copied to `dead-letters` (whose size limit is
+    4 MiB) with the code `outbound_refused`, and the relay goes on."""
+
+    def __init__(self, pool: asyncpg.Pool, schema: str, producer: Producer, *, prefix: str = "") -> None:
         self.pool = pool
         self.schema = schema
         self.producer = producer
+        self.prefix = prefix
         self._lock = asyncio.Lock()
         self._soon: asyncio.Task[None] | None = None
         self._again = False
@@ -83,13 +91,14 @@ class OutboxRelay:
             if not got:
                 return 0
             rows = await conn.fetch(
-                f"SELECT id, topic, key, value, headers FROM {self.schema}.outbox ORDER BY id LIMIT $1",
+                f"SELECT id, topic, key, value, headers FROM {self.schema}.outbox WHERE refused IS NULL"
+                " ORDER BY id LIMIT $1",
                 RELAY_CHUNK,
             )
             OUTBOX_PENDING.labels(self.schema).set(len(rows))
             if not rows:
                 return 0
-            await self.producer.send_all(
+            records = [
                 OutboundRecord(
                     topic=r["topic"],
                     value=r["value"],
@@ -97,9 +106,51 @@ class OutboxRelay:
                     headers=tuple((k, v.encode("latin-1")) for k, v in r["headers"]),
                 )
                 for r in rows
-            )
+            ]
+            refused: set[int] = set()
+            try:
+                await self.producer.send_all(records)
+            except Exception as exc:
+                if is_transient(exc):
+                    raise
+                await self.producer.renew()
+                refused = await self._send_each(conn, [r["id"] for r in rows], records)
             await conn.execute(
-                f"DELETE FROM {self.schema}.outbox WHERE id = ANY($1::bigint[])", [r["id"] for r in rows]
+                f"DELETE FROM {self.schema}.outbox WHERE id = ANY($1::bigint[])",
+                [r["id"] for r in rows if r["id"] not in refused],
             )
             OUTBOX_PENDING.labels(self.schema).set(0)
             return len(rows)
+
+    async def _send_each(self, conn: db.Connection, ids: list[int], records: list[OutboundRecord]) -> set[int]:
+        """Send the records one at a time (those of the failed batch that did reach the broker are sent again:
+        consumers skip them by event_id); the ids of the ones refused, each marked and dead-lettered."""
+        refused: set[int] = set()
+        for outbox_id, record in zip(ids, records, strict=True):
+            try:
+                await self.producer.send_all([record])
+                continue
+            except Exception as exc:
+                if is_transient(exc):
+                    raise
+                reason = f"{type(exc).__name__}: {exc}"[:1000]
+                await self.producer.renew()
+            refused.add(outbox_id)
+            await conn.execute(f"UPDATE {self.schema}.outbox SET refused = $2 WHERE id = $1", outbox_id, reason)
+            group = f"outbox:{self.schema}"
+            DEAD_LETTERS.labels(self.producer.service, group, REFUSED).inc()
+            log.error("the broker refused an outbound record; it stays in the outbox, marked refused",
+                      outbox_id=outbox_id, topic=record.topic, bytes=len(record.value), reason=reason)  # fmt: skip
+            unsent = InboundRecord(record.topic, -1, -1, record.key, record.value, tuple(record.headers), 0)
+            letter = dead_letter(
+                unsent, code=REFUSED, message=reason, group=group,
+                dead_letter_topic=topic_name(Topic.DEAD_LETTERS, self.prefix),
+            )  # fmt: skip
+            try:
+                await self.producer.send_all([letter])
+            except Exception as exc:
+                if is_transient(exc):
+                    raise
+                log.error("the refused record is too large for dead-letters as well; only the outbox keeps it",
+                          outbox_id=outbox_id, error=repr(exc)[:300])  # fmt: skip
+        return refused

@@ -308,7 +308,8 @@ class Consumer:
         )
 
     # -- the transaction -------------------------------------------------------------------------------
-    async def _apply(self, parsed: list[Incoming], dead: list[OutboundRecord]) -> None:
+    async def _apply(self, parsed: list[Incoming], dead: list[OutboundRecord]) -> bool:
+        """One transaction for the batch; whether the handler was given any event (not all duplicates)."""
         unique: dict[str, Incoming] = {}
         for incoming in parsed:
             unique.setdefault(incoming.event_id, incoming)
@@ -339,6 +340,7 @@ class Consumer:
             # Before the commit: a crash after it would otherwise lose them (the inbox skips the redelivery).
             await self.producer.send_all([*dead, *rejected_dead])
         self._observe(batch, duplicates)
+        return bool(batch.events)
 
     async def _claim(self, conn: db.Connection, event_ids: list[str]) -> set[str]:
         if not event_ids:
@@ -373,12 +375,13 @@ class Consumer:
         what: str,
         fallback: list[Incoming] | None = None,
         dead: list[OutboundRecord] | None = None,
-    ) -> None:
+    ) -> Any:
+        """`operation`'s result, once it succeeds; transient faults retried with backoff. With `fallback`, a batch
+        that fails otherwise is re-run one event at a time (`_one_by_one`), and then None is returned."""
         backoff = Backoff(self.retry_initial, self.retry_max)
         while True:
             try:
-                await operation()
-                return
+                return await operation()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -396,33 +399,63 @@ class Consumer:
                 if fallback is None or dead is None:
                     raise
                 log.exception("batch failed; re-running it one event at a time", size=len(fallback))
-                await self._one_by_one(fallback, dead)
-                return
+                if await self._one_by_one(fallback, dead):
+                    return None
+                # No event of the batch could be applied on its own: the fault is not in the events (a
+                # database, a deployment, a bug every event meets). Nothing is dead-lettered; the batch is
+                # retried with backoff, and counted where the transient faults are, which is alerted on.
+                TRANSIENT_RETRIES.labels(self.service, self.group).inc()
+                delay = backoff.next_delay()
+                log.error(
+                    "every event of the batch fails on its own; retrying the batch",
+                    what=what,
+                    events=len(fallback),
+                    error=repr(exc)[:300],
+                    retry_in=round(delay, 2),
+                )
+                await asyncio.sleep(delay)
 
-    async def _one_by_one(self, parsed: list[Incoming], dead: list[OutboundRecord]) -> None:
-        await self._retrying(lambda: self.producer.send_all(dead), what="dead letters")
+    async def _one_by_one(self, parsed: list[Incoming], dead: list[OutboundRecord]) -> bool:
+        """Apply the events one at a time. An event that keeps failing is poison only when another event of its
+        batch is handled: then it is dead-lettered and the others stand. When none is handled, nothing is
+        dead-lettered (nor the batch's malformed messages, which the batch's retry will) and False is returned."""
+        failed: list[tuple[Incoming, Exception]] = []
+        handled = False
         for incoming in parsed:
-            attempts = 0
-            while True:
-                try:
-                    await self._retrying(lambda i=incoming: self._apply([i], []), what="event")  # type: ignore[misc]
-                    break
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:
-                    attempts += 1
-                    if attempts < self.poison_attempts:
-                        await asyncio.sleep(self.retry_initial * attempts)
-                        continue
-                    with bound(incoming.record, incoming.event):
-                        log.exception("event keeps failing; dead-lettering it", attempts=attempts)
-                    record = self._dead_letter(
-                        incoming.record,
-                        Rejected("processing_error", f"{type(exc).__name__}: {exc}"[:1000]),
-                        incoming.event,
-                    )
-                    await self._retrying(lambda r=record: self.producer.send_all([r]), what="dead letter")  # type: ignore[misc]
-                    break
+            outcome = await self._apply_alone(incoming)
+            if isinstance(outcome, Exception):
+                failed.append((incoming, outcome))
+            else:
+                handled = handled or outcome  # a duplicate skipped proves nothing of the handler
+        if failed and not handled:
+            return False
+        poison = []
+        for incoming, fault in failed:
+            with bound(incoming.record, incoming.event):
+                log.error("event keeps failing while others of its batch are applied; dead-lettering it")
+            poison.append(
+                self._dead_letter(
+                    incoming.record,
+                    Rejected("processing_error", f"{type(fault).__name__}: {fault}"[:1000]),
+                    incoming.event,
+                )
+            )
+        await self._retrying(lambda: self.producer.send_all([*dead, *poison]), what="dead letters")
+        return True
+
+    async def _apply_alone(self, incoming: Incoming) -> bool | Exception:
+        """Apply one event in its own transaction, `poison_attempts` times at most: True once the handler took
+        it, False if it was a duplicate, else the last fault. Transient faults are retried without counting."""
+        for attempt in range(1, self.poison_attempts + 1):
+            try:
+                return bool(await self._retrying(lambda: self._apply([incoming], []), what="event"))
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if attempt == self.poison_attempts:
+                    return exc
+                await asyncio.sleep(self.retry_initial * attempt)
+        raise AssertionError("unreachable: poison_attempts >= 1")
 
 
 @asynccontextmanager

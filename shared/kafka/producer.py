@@ -31,9 +31,19 @@ class Producer:
         self._producer: AIOKafkaProducer | None = None
 
     async def start(self) -> None:
-        if self._producer is not None:
-            return
+        if self._producer is None:
+            self._producer = await self._connected()
 
+    async def renew(self) -> None:
+        """Replace the producer session with a new one (a new idempotent producer id). After the broker refused
+        a record for what it is, the old session's sequence numbers for that partition are out of step and it
+        would refuse every later record there (OutOfOrderSequenceNumber). The new session is connected before
+        the old one is closed, so nothing sends in between."""
+        old, self._producer = self._producer, await self._connected()
+        if old is not None:
+            await old.stop()
+
+    async def _connected(self) -> AIOKafkaProducer:
         async def start() -> AIOKafkaProducer:
             # aiokafka binds a producer to the running loop: it is built here, not in __init__.
             producer = AIOKafkaProducer(
@@ -53,7 +63,7 @@ class Producer:
                 raise
             return producer
 
-        self._producer = await retry_transient(start, what="kafka producer start", initial=0.2, maximum=5.0)
+        return await retry_transient(start, what="kafka producer start", initial=0.2, maximum=5.0)
 
     async def stop(self) -> None:
         if self._producer is not None:
@@ -83,7 +93,12 @@ class Producer:
 
         async def send() -> None:
             futures = [await producer.send(r.topic, r.value, key=r.key, headers=list(r.headers)) for r in batch]
-            await asyncio.gather(*futures)
+            # Every outcome is retrieved (a refused record must not leave its neighbours' unread); the first
+            # fault is raised.
+            outcomes = await asyncio.gather(*futures, return_exceptions=True)
+            for outcome in outcomes:
+                if isinstance(outcome, BaseException):
+                    raise outcome
 
         await retry_transient(send, what="kafka publish", initial=0.2, maximum=10.0)
         for r in batch:

@@ -1,10 +1,16 @@
-"""Bad input goes to dead-letters with the contract's headers, is counted, and consumption goes on."""
+"""Bad input goes to dead-letters with the contract's headers, is counted, and consumption goes on; so does an
+outbound record the broker refuses."""
 
 from __future__ import annotations
 
 import pytest
 
+from shared import db
 from shared.events.envelope import make_envelope
+from shared.kafka import outbox
+from shared.kafka.outbox import OutboxRelay
+from shared.kafka.producer import OutboundRecord, Producer
+from shared.settings import get_settings
 from shared.topics import Topic
 from tests.conftest import World
 from tests.corpus.bad_messages import partition_of
@@ -78,3 +84,35 @@ async def test_not_json_reaches_dead_letters_within_ten_seconds(world: World) ->
     await world.bus.send_raw(Topic.LOAN_EVENTS, b"not json")
     got: list[Received] = await world.bus.read_until(Topic.DEAD_LETTERS, lambda r: len(r) >= 1, timeout=10)
     assert got[0].headers["x-error-code"] == b"invalid_json"
+
+
+async def test_an_outbox_record_the_broker_refuses_is_dead_lettered_and_the_relay_goes_on(world: World) -> None:
+    # The snapshots topic takes records up to the broker's 1 MiB; dead-letters up to 4 MiB.
+    pool = await db.create_pool(world.database_url, retry=False, max_size=2)
+    producer = Producer(get_settings().kafka_bootstrap_servers, client_id="test", service="test")
+    await producer.start()
+    try:
+        await db.migrate(pool, "relaytest", None)
+        topic = world.bus.name(Topic.SNAPSHOTS)
+        values = [b"first", b"x" * 1_500_000, b"y" * 5_000_000, b"after"]  # too large for its topic; for both
+        async with pool.acquire() as conn:
+            await outbox.stage(conn, "relaytest", [OutboundRecord(topic, v, b"k") for v in values])
+        relay = OutboxRelay(pool, "relaytest", producer, prefix=world.prefix)
+        assert await relay.flush() == 4
+        assert await relay.flush() == 0  # the refused ones are not tried again: nothing stalls
+
+        delivered = await world.bus.read_until(Topic.SNAPSHOTS, lambda got: any(r.value == b"after" for r in got))
+        # "first" may come twice: the failed batch had sent it before the records were sent one at a time.
+        assert {r.value for r in delivered} == {b"first", b"after"}
+        dead = await world.bus.read_until(Topic.DEAD_LETTERS, lambda got: len(got) >= 1)
+        assert len(dead) == 1  # the 5 MB one fits no topic: only the outbox keeps it
+        assert dead[0].value == values[1]  # unchanged, for `pulse dlq replay` once the topic takes it
+        assert dead[0].headers["x-error-code"] == b"outbound_refused"
+        assert dead[0].headers["x-original-topic"].decode() == topic
+        async with pool.acquire() as conn:
+            kept = await conn.fetch("SELECT length(value) AS size, refused FROM relaytest.outbox ORDER BY id")
+        assert [r["size"] for r in kept] == [1_500_000, 5_000_000]
+        assert all("MessageSizeTooLarge" in r["refused"] for r in kept)
+    finally:
+        await producer.stop()
+        await pool.close()

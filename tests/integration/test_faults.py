@@ -1,10 +1,11 @@
-"""Transient faults are retried, never dead-lettered or skipped; a crash between the database commit and the
-offset commit processes nothing twice."""
+"""Transient faults are retried, never dead-lettered or skipped (a stopped, read-only or timing-out database
+among them); a crash between the database commit and the offset commit processes nothing twice."""
 
 from __future__ import annotations
 
 import asyncio
 
+import asyncpg
 import pytest
 
 from shared.events.envelope import make_envelope
@@ -106,3 +107,71 @@ async def test_a_batch_that_fails_unexpectedly_is_read_again_not_skipped(world: 
     assert sorted(await event_ids(world)) == sorted(f"reg-{n}" for n in range(5))
     assert "batch not processed; it will be read again" in snapshotter.logs()
     assert await dead_letter_count(world) == 0
+
+
+async def _restart_sessions(conn: asyncpg.Connection, *keep: asyncpg.Connection) -> None:
+    """End every other session of the test's database: a database setting reaches a session only when it
+    starts, and the service's pool opens new ones (the ended sessions are a transient fault of their own)."""
+    await conn.execute(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND NOT pid = ANY($1::int[])",
+        [c.get_server_pid() for c in (conn, *keep)],
+    )
+
+
+async def test_a_read_only_database_is_waited_out_not_dead_lettered(world: World) -> None:
+    # What a failover to a standby looks like to a service: every write refused with SQLSTATE 25006.
+    snapshotter = world.service("snapshotter")
+    await world.bus.send(Topic.LOAN_EVENTS, registration(0), key="C0")
+    await eventually(lambda: _has(world, 1))
+    admin = await world.connect()
+    database = await admin.fetchval("SELECT current_database()")
+    try:
+        await admin.execute(f'ALTER DATABASE "{database}" SET default_transaction_read_only = on')
+        await _restart_sessions(admin)
+        for n in range(1, 11):
+            await world.bus.send(Topic.LOAN_EVENTS, registration(n), key=f"C{n}")
+        await eventually(lambda: "ReadOnlySQLTransactionError" in snapshotter.logs(), timeout=30)
+        assert await _has(world, 1)  # nothing written meanwhile, nothing skipped
+    finally:
+        await admin.execute(f'ALTER DATABASE "{database}" RESET default_transaction_read_only')
+        await _restart_sessions(admin)
+        await admin.close()
+    await eventually(lambda: _has(world, 11), timeout=60)
+    assert sorted(await event_ids(world)) == sorted(f"reg-{n}" for n in range(11))
+    assert await dead_letter_count(world) == 0
+    assert_retried_as_transient(snapshotter.logs())
+
+
+async def test_a_statement_timeout_is_retried_not_dead_lettered(world: World) -> None:
+    # A real statement_timeout: the service's statements wait on a lock held here until the server cancels
+    # them (SQLSTATE 57014).
+    snapshotter = world.service("snapshotter")
+    await world.bus.send(Topic.LOAN_EVENTS, registration(0), key="C0")
+    await eventually(lambda: _has(world, 1))
+    admin, blocker = await world.connect(), await world.connect()
+    database = await admin.fetchval("SELECT current_database()")
+    lock = blocker.transaction()
+    try:
+        await admin.execute(f"ALTER DATABASE \"{database}\" SET statement_timeout = '300ms'")
+        await _restart_sessions(admin, blocker)
+        await lock.start()
+        await blocker.execute("LOCK TABLE snapshotter.inbox IN ACCESS EXCLUSIVE MODE")  # every batch claims here
+        for n in range(1, 6):
+            await world.bus.send(Topic.LOAN_EVENTS, registration(n), key=f"C{n}")
+        await eventually(lambda: "QueryCanceledError" in snapshotter.logs(), timeout=30)
+        await lock.rollback()
+    finally:
+        await admin.execute(f'ALTER DATABASE "{database}" RESET statement_timeout')
+        await admin.close()
+        await blocker.close()
+    await eventually(lambda: _has(world, 6), timeout=60)
+    assert sorted(await event_ids(world)) == sorted(f"reg-{n}" for n in range(6))
+    assert await dead_letter_count(world) == 0
+    assert_retried_as_transient(snapshotter.logs())
+
+
+def assert_retried_as_transient(logs: str) -> None:
+    """Known as a fault of the database at once: the batch was never taken apart to look for a poison event."""
+    assert "transient fault, retrying" in logs
+    assert "re-running it one event at a time" not in logs

@@ -1,12 +1,13 @@
 """shared.kafka.pipeline with fakes of the pool, the producer, the relay and the consumer's offsets: batches are
 applied one at a time and in order, offsets are committed only after a batch's transaction and never past a
-batch that could not be processed, and a redelivered batch changes nothing."""
+batch that could not be processed, a redelivered batch changes nothing, and an event is dead-lettered as poison
+only when the rest of its batch can be applied."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, cast
 
@@ -119,10 +120,14 @@ def consumer(
     relay_fails: bool = False,
     emit: bool = False,
     wanted: frozenset[str] | None = None,
+    fails: Callable[[list[str]], bool] = lambda clients: False,
 ) -> Consumer:
     async def handler(batch: Batch) -> None:
         log.append("handler")
-        applied.append([i.event.data.client_id for i in batch.events])  # type: ignore[attr-defined]
+        clients = [i.event.data.client_id for i in batch.events]  # type: ignore[attr-defined]
+        if fails(clients):
+            raise RuntimeError(f"the handler cannot take {clients}")  # not transient
+        applied.append(clients)
         if emit:
             batch.emit(BusinessDayClosed(business_date=dt.date(2026, 1, len(batch.events))), "k", event_id="e")
 
@@ -220,3 +225,66 @@ async def test_event_types_the_handler_does_not_use_are_neither_claimed_nor_hand
     assert applied == []
     assert cast(FakePool, pipeline.pool).inbox == set()
     assert offsets.committed == [{(TOPIC, 0): 2}]  # still read past
+
+
+async def until(condition: Callable[[], bool], timeout: float = 20.0) -> None:
+    """Let the batch in flight go through its retries until `condition` holds."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.005)
+
+
+def error_codes(pipeline: Consumer) -> list[tuple[bytes | None, str]]:
+    """(key, x-error-code) of each dead letter sent."""
+    sent = cast(FakeProducer, pipeline.producer).sent
+    return [(r.key, dict(r.headers)["x-error-code"].decode()) for r in sent]
+
+
+async def test_an_event_that_fails_while_the_rest_of_its_batch_is_applied_is_dead_lettered_as_poison() -> None:
+    log: list[str] = []
+    applied: list[list[str]] = []
+    pipeline = consumer(log, applied, fails=lambda clients: "BAD" in clients)
+    offsets = FakeOffsets(log)
+    await pipeline.take(batch(0, 0, ["A", "BAD", "C"]), offsets)
+    await pipeline.drain()
+    assert applied == [["A"], ["C"]]  # the whole batch failed, then each event was applied on its own
+    assert error_codes(pipeline) == [(b"BAD", "processing_error")]
+    assert offsets.committed == [{(TOPIC, 0): 3}]
+
+
+async def test_a_batch_whose_every_event_fails_on_its_own_is_retried_not_dead_lettered() -> None:
+    # E.g. a database that refuses every write in a way no fault class foresaw: the events are not at fault.
+    log: list[str] = []
+    applied: list[list[str]] = []
+    broken = True
+    pipeline = consumer(log, applied, fails=lambda clients: broken)
+    offsets = FakeOffsets(log)
+    await pipeline.take(batch(0, 0, ["A", "B"]), offsets)
+    await until(lambda: log.count("handler") > 2 * (1 + 2 * 3))  # two rounds: the batch, then each event alone
+    assert applied == []
+    assert error_codes(pipeline) == []
+    assert offsets.committed == []
+    broken = False  # the fault goes away
+    await pipeline.drain()
+    assert [client for clients in applied for client in clients] == ["A", "B"]  # as a batch, or one by one
+    assert error_codes(pipeline) == []
+    assert offsets.committed == [{(TOPIC, 0): 2}]
+
+
+async def test_a_duplicate_applied_beside_a_failing_event_is_no_proof_that_the_event_is_poison() -> None:
+    log: list[str] = []
+    applied: list[list[str]] = []
+    broken = False
+    pipeline = consumer(log, applied, fails=lambda clients: broken)
+    offsets = FakeOffsets(log)
+    await pipeline.take(batch(0, 0, ["A"]), offsets)
+    await pipeline.drain()
+    broken = True
+    await pipeline.take(batch(0, 0, ["A", "B"]), offsets)  # A again (redelivered), then B, which fails
+    await until(lambda: log.count("handler") > 1 + 2 * (1 + 2 * 3))
+    assert error_codes(pipeline) == []  # A was skipped, not handled: B's fault may be anybody's
+    broken = False
+    await pipeline.drain()
+    assert applied == [["A"], ["B"]]
+    assert error_codes(pipeline) == []
