@@ -194,6 +194,7 @@ class Service:
                 retry_max=s.retry_max_seconds,
                 poison_attempts=s.poison_attempts,
                 wanted=subscription.event_types,
+                bounds=s.event_bounds(),
             )
             for group, subscription in self._subscriptions.items()
         }

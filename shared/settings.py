@@ -6,10 +6,14 @@ The contract fixes a few variable names (`KAFKA_BOOTSTRAP_SERVERS`, `DATABASE_UR
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.events.bounds import EventBounds
 
 # A development default only; deployments set PULSE_JWT_SECRET.
 DEV_JWT_SECRET = "pulse-dev-secret-change-me-0123456789abcdef"  # noqa: S105
@@ -63,6 +67,11 @@ class Settings(BaseSettings):
     timezone: str = "UTC"
     close_time: str = "01:00"
     schedule_enabled: bool = True
+    # A close covers at most this many days per transaction (the first close of a year of history takes
+    # four); the rest follows in the next, so no transaction holds the days lock for long.
+    close_max_days: int = Field(100, ge=1)
+    # Events dated later than tomorrow in `timezone`, or stamped further ahead than this, are bad input.
+    max_clock_skew_seconds: float = Field(300, ge=0)
 
     # Alerter.
     notification_horizon_days: int = Field(2, ge=0)
@@ -84,6 +93,9 @@ class Settings(BaseSettings):
     admin_emails: list[str] = Field(default_factory=list)
     weekly_summary_cron: str = "MON 09:00"
     weekly_summary_enabled: bool = True
+
+    def event_bounds(self) -> EventBounds:
+        return EventBounds(ZoneInfo(self.timezone), dt.timedelta(seconds=self.max_clock_skew_seconds))
 
 
 @lru_cache(maxsize=1)

@@ -55,7 +55,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     db = Database(settings.database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max)
     metrics = GatewayMetrics()
     metrics.bind_pool(db.size, db.in_use)
-    publisher = Publisher(settings.kafka_bootstrap_servers, prefix=settings.topic_prefix)  # started lazily
+    publisher = Publisher(  # started lazily
+        settings.kafka_bootstrap_servers, prefix=settings.topic_prefix, bounds=settings.event_bounds()
+    )
     live = LiveFeed(settings.database_url)
     regions = Regions(live)
     assets = Assets(Path(settings.node_modules_dir) if settings.node_modules_dir else None)

@@ -55,6 +55,7 @@ async def request_snapshots(
     }
     try:
         event = SnapshotRequested.model_validate(raw)
+        publisher.bounds.check(event, dt.datetime.now(dt.UTC))  # a day after tomorrow is bad input
     except ValidationError as exc:
         raise invalid_parameters(describe(exc)) from exc
     except Rejected as exc:

@@ -42,6 +42,7 @@ def build(settings: Settings | None = None) -> Service:
                     handlers.on_control,
                     loan_ingest=loan_ingest,
                     mark_closing=functools.partial(loans.mark_closing, settings.database_url),
+                    close_max_days=settings.close_max_days,
                 ),
                 "Business-day closes and snapshot requests, keyed by business date: a close snapshots every "
                 "loan and wealth client for that day.",

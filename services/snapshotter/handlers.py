@@ -89,7 +89,11 @@ async def on_wealth_events(batch: Batch) -> None:
 
 
 async def on_control(
-    batch: Batch, *, loan_ingest: IngestBarrier, mark_closing: Callable[[dt.date], Awaitable[None]]
+    batch: Batch,
+    *,
+    loan_ingest: IngestBarrier,
+    mark_closing: Callable[[dt.date], Awaitable[None]],
+    close_max_days: int,
 ) -> None:
     # A close waits until the loan events published before it are ingested (control is read apart from
     # loan-events, so a close could otherwise overtake the history it closes, e.g. on a replay), then marks
@@ -104,7 +108,20 @@ async def on_control(
     for incoming in batch.events:
         data = incoming.event.data
         if isinstance(data, BusinessDayClosed):
-            await publish_days(batch, await closing.close_through(batch.conn, data.business_date))
+            rows = await closing.close_through(batch.conn, data.business_date, max_days=close_max_days)
         elif isinstance(data, SnapshotRequested):
-            rows = await closing.regenerate(batch.conn, data.business_date, data.officer_id, force=data.force)
-            await publish_days(batch, rows)
+            rows = await closing.regenerate(
+                batch.conn, data.business_date, data.officer_id, force=data.force, max_days=close_max_days
+            )
+        else:
+            continue
+        await publish_days(batch, rows)
+        closed = await loans.last_closed(batch.conn)
+        if closed is not None and closed < data.business_date:
+            # A close covers at most `close_max_days` days per transaction: the rest is closed by the next
+            # batch, from this continuation (one id per day reached, so a redelivery continues once).
+            batch.emit(
+                BusinessDayClosed(business_date=data.business_date),
+                data.business_date.isoformat(),
+                event_id=f"close-continued:{data.business_date.isoformat()}:{closed.isoformat()}",
+            )

@@ -8,11 +8,15 @@ from shared.events.types import BusinessDate, EventData, Identifier, Name
 
 
 class BusinessDayClosed(EventData):
+    EVENT_DATES = ("business_date",)
+
     business_date: BusinessDate
 
 
 class SnapshotRequested(EventData):
     """Regenerate `business_date` for one officer (or all); `force` restates even if nothing changed."""
+
+    EVENT_DATES = ("business_date",)
 
     business_date: BusinessDate
     officer_id: Identifier | None = None

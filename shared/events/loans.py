@@ -37,6 +37,8 @@ class OfficerUpserted(EventData):
 
 
 class ClientRegistered(EventData):
+    EVENT_DATES = ("registered_on",)
+
     client_id: Identifier
     officer_id: Identifier
     registered_on: BusinessDate
@@ -45,12 +47,16 @@ class ClientRegistered(EventData):
 class ClientReassigned(EventData):
     """The client and all their loans belong to `officer_id` from `effective_on`."""
 
+    EVENT_DATES = ("effective_on",)
+
     client_id: Identifier
     officer_id: Identifier
     effective_on: BusinessDate
 
 
 class ClientExited(EventData):
+    EVENT_DATES = ("exited_on",)
+
     client_id: Identifier
     exited_on: BusinessDate
 
@@ -63,6 +69,8 @@ class Installment(Model):
 
 class LoanDisbursed(EventData):
     """A second `loan.disbursed` with the same `loan_id` corrects (replaces) the loan."""
+
+    EVENT_DATES = ("disbursed_on",)
 
     loan_id: Identifier
     client_id: Identifier
@@ -97,6 +105,8 @@ class LoanDisbursed(EventData):
 class LoanRepaymentReceived(EventData):
     """A second event with the same `payment_id` corrects (replaces) the payment."""
 
+    EVENT_DATES = ("paid_on",)
+
     payment_id: Identifier
     loan_id: Identifier
     client_id: Identifier
@@ -112,6 +122,8 @@ class LoanRepaymentReceived(EventData):
 
 class LoanWrittenOff(EventData):
     """The whole outstanding principal is written off at the end of `written_off_on`."""
+
+    EVENT_DATES = ("written_off_on",)
 
     loan_id: Identifier
     client_id: Identifier

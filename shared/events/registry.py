@@ -32,14 +32,14 @@ from shared.events.loans import (
 )
 from shared.events.returns import ReturnsComputed
 from shared.events.snapshots import LoanSnapshotCreated, WealthSnapshotCreated
-from shared.events.types import Model
+from shared.events.types import EventData, Model
 from shared.events.wealth import CashFlowRecorded, ClientOnboarded, PortfolioValued
 from shared.topics import EVENT_TYPES, Topic
 
 SUPPORTED_SCHEMA_VERSION = 1
 
 # Event type names are unique across topics, so one flat table serves every topic.
-DATA_MODELS: dict[str, type[Model]] = {
+DATA_MODELS: dict[str, type[EventData]] = {
     # loan-events
     "officer.upserted": OfficerUpserted,
     "client.registered": ClientRegistered,
@@ -90,11 +90,11 @@ def topic_of(event_type: str) -> Topic:
 @dataclass(frozen=True, slots=True)
 class Event:
     envelope: Envelope
-    data: Model
+    data: EventData
     """The typed data model of `envelope.event_type` (see `DATA_MODELS`)."""
 
 
-def data_model(event_type: str) -> type[Model]:
+def data_model(event_type: str) -> type[EventData]:
     """The model of an event type's `data`; `Rejected("unknown_event_type")` if there is none."""
     model = DATA_MODELS.get(event_type)
     if model is None:
@@ -117,7 +117,7 @@ def parse_wanted(topic: Topic, raw: bytes | None, wanted: frozenset[str]) -> Eve
     return _with_data(envelope, model) if envelope.event_type in wanted else None
 
 
-def _envelope_of(topic: Topic, raw: bytes | None) -> tuple[Envelope, type[Model]]:
+def _envelope_of(topic: Topic, raw: bytes | None) -> tuple[Envelope, type[EventData]]:
     envelope = parse_envelope(raw)
     event_type = envelope.event_type
     model = DATA_MODELS.get(event_type)
@@ -131,7 +131,7 @@ def _envelope_of(topic: Topic, raw: bytes | None) -> tuple[Envelope, type[Model]
     return envelope, model
 
 
-def _with_data(envelope: Envelope, model: type[Model]) -> Event:
+def _with_data(envelope: Envelope, model: type[EventData]) -> Event:
     try:
         data = model.model_validate(envelope.data)
     except ValidationError as exc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from decimal import Decimal
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, ClassVar, Self
 
 from pydantic import (
     AfterValidator,
@@ -35,6 +35,10 @@ class Model(_PydanticBaseModel):
 class EventData(Model):
     """The `data` of one event type. `check()` holds the rules that span several fields; it runs after
     the fields validated and raises `Rejected` with a precise code (so no instance breaks them)."""
+
+    EVENT_DATES: ClassVar[tuple[str, ...]] = ()
+    """The fields that date what happened (never a schedule's due dates or a maturity): none may be later than
+    tomorrow (`shared.events.bounds`)."""
 
     def check(self) -> None:
         """Raise `shared.events.envelope.Rejected` if a business rule inside the event is broken."""

@@ -45,6 +45,8 @@ class Position(Model):
 class PortfolioValued(EventData):
     """The complete valuation of a client on `as_of`; no positions means the client is worth 0."""
 
+    EVENT_DATES = ("as_of",)
+
     client_id: Identifier
     as_of: BusinessDate
     positions: Annotated[tuple[Position, ...], Field(max_length=MAX_POSITIONS)]
@@ -65,6 +67,8 @@ class PortfolioValued(EventData):
 class CashFlowRecorded(EventData):
     """`contribution` (> 0) and `withdrawal` (< 0) are external flows; `income` and `fee` (any sign)
     are recorded but are not. A second event with the same `flow_id` corrects (replaces) the flow."""
+
+    EVENT_DATES = ("flow_date",)
 
     flow_id: Identifier
     client_id: Identifier

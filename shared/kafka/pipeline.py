@@ -32,6 +32,7 @@ import asyncpg
 import structlog
 
 from shared import db, failpoints
+from shared.events.bounds import EventBounds
 from shared.events.envelope import Rejected, envelope_json
 from shared.events.registry import Event, event_type_of, parse_event, parse_wanted, topic_of
 from shared.events.types import Model
@@ -195,6 +196,9 @@ class Consumer:
     wanted: frozenset[str] | None = None
     """The event types the handler uses, if not all of the topic's: the others are not validated beyond their
     envelope, nor claimed in the inbox, nor handed to the handler."""
+    bounds: EventBounds | None = None
+    """How far ahead of `clock` an event may be dated; beyond, it is dead-lettered."""
+    clock: Callable[[], dt.datetime] = _utc_now
     _staged: bool = field(default=False, init=False, repr=False)  # the batch being processed staged outputs
     _in_flight: asyncio.Task[Sequence[InboundRecord] | None] | None = field(default=None, init=False, repr=False)
 
@@ -284,13 +288,19 @@ class Consumer:
     def _parse(self, records: Sequence[InboundRecord]) -> tuple[list[Incoming], list[OutboundRecord]]:
         parsed: list[Incoming] = []
         dead: list[OutboundRecord] = []
+        now = self.clock()
         for record in records:
             logical = unprefixed(record.topic, self.prefix) or self.topic
             try:
                 if self.wanted is None:
-                    parsed.append(Incoming(record, parse_event(logical, record.value)))
-                elif (event := parse_wanted(logical, record.value, self.wanted)) is not None:
-                    parsed.append(Incoming(record, event))
+                    event: Event | None = parse_event(logical, record.value)
+                else:
+                    event = parse_wanted(logical, record.value, self.wanted)
+                if event is None:
+                    continue
+                if self.bounds is not None:
+                    self.bounds.check(event.data, now, event.envelope)
+                parsed.append(Incoming(record, event))
             except Rejected as rejection:
                 dead.append(self._dead_letter(record, rejection, None))
         return parsed, dead

@@ -529,6 +529,21 @@ def _build() -> list[Case]:
     control("requested-officer-illegal", envelope("snapshot.requested", changed(REQUESTED, officer_id="O 1")))
     control("loan-type-on-control", envelope("loan.disbursed", DISBURSED), "unknown_event_type")
     control("close-version-2", envelope("business_day.closed", CLOSED, schema_version=2), "unsupported_schema_version")
+    # -- bounds: dated too far ahead of the clock (the date is valid, so only the bound refuses it) ---------
+    far = "9999-12-30"
+    control("close-year-9999", envelope("business_day.closed", {"business_date": far}), "business_date_in_future")
+    control(
+        "requested-year-9999", envelope("snapshot.requested", changed(REQUESTED, business_date=far)),
+        "business_date_in_future",
+    )  # fmt: skip
+    loan_env(
+        "officer-stamped-year-9999", "O1", envelope("officer.upserted", OFFICER, occurred_at="9999-12-31T00:00:00Z"),
+        "occurred_at_in_future",
+    )  # fmt: skip
+    loan_env("repaid-year-2999", "A", envelope("loan.repayment_received", changed(REPAID, paid_on="2999-01-01")),
+             "business_date_in_future")  # fmt: skip
+    wealth("valued-year-9999", "W1", envelope("portfolio.valued", changed(VALUED, as_of=far)),
+           "business_date_in_future")  # fmt: skip
 
     # -- state: business rules against the book ------------------------------------------------------
     def rule(name: str, key: str, event_type: str, data: dict[str, Any], code: str, *setup: dict[str, Any]) -> None:

@@ -601,6 +601,8 @@ async def test_snapshot_request_publishes_one_event_on_the_control_topic(world: 
             {"business_date": "2025-03-03", "officer_id": "not an id"},
             {"business_date": "2025-03-03", "requested_by": "mallory"},
             ["2025-03-03"],
+            {"business_date": "9999-12-30"},  # would close every day to year 9999
+            {"business_date": (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=3)).isoformat()},  # after tomorrow
         ):
             response = await http.post("/v1/snapshots/requests", json=bad, headers=auth(ADMIN))
             assert_error(response, 422, "invalid_parameters")

@@ -56,13 +56,15 @@ class IngestDone:
 
 
 class SnapshotterHarness:
-    def __init__(self, pool: asyncpg.Pool, database_url: str) -> None:
+    def __init__(self, pool: asyncpg.Pool, database_url: str, *, close_max_days: int = 100_000) -> None:
         self.pool = pool
+        self.database_url = database_url
         # The control handler as the service wires it, with the harness's barrier.
         self.on_control = functools.partial(
             handlers.on_control,
             loan_ingest=cast(IngestBarrier, IngestDone()),
             mark_closing=functools.partial(store.mark_closing, database_url),
+            close_max_days=close_max_days,
         )
 
     async def _run(self, topic: Topic, envelopes: list[dict[str, Any]], handler: Any) -> Ledger:
@@ -85,6 +87,10 @@ class SnapshotterHarness:
             ledger.rejected = {k: r.code for k, r in batch.rejections.items()}
             ledger.emitted = [json.loads(o.value) for o in batch.outputs]
             yield ledger
+
+    def closing_at_most(self, days: int) -> SnapshotterHarness:
+        """The same book, closed by a service whose `PULSE_CLOSE_MAX_DAYS` is `days`."""
+        return SnapshotterHarness(self.pool, self.database_url, close_max_days=days)
 
     def ingesting(self, *envelopes: dict[str, Any]) -> contextlib.AbstractAsyncContextManager[Ledger]:
         """`ingest`, its transaction open until the block ends."""

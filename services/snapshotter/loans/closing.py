@@ -45,13 +45,17 @@ async def restate_pending(conn: db.Connection) -> list[asyncpg.Record]:
     return changed
 
 
-async def close_through(conn: db.Connection, day: dt.date) -> list[asyncpg.Record]:
-    """Close every day after the last closed one (or from the first event's date) through `day`."""
+async def close_through(conn: db.Connection, day: dt.date, *, max_days: int | None = None) -> list[asyncpg.Record]:
+    """Close every day after the last closed one (or from the first event's date) through `day`, or the first
+    `max_days` of them (the caller closes the rest in another transaction: `store.last_closed` says where
+    this one stopped)."""
     changed = await restate_pending(conn)
     closed = await store.last_closed(conn)
     start = closed + ONE_DAY if closed is not None else await store.first_business_date(conn)
     if start is None or start > day:
         return changed
+    if max_days is not None:
+        day = min(day, start + dt.timedelta(days=max_days - 1))
     await ledger.refresh(conn, store.SCHEMA, closed, extend_to=day)
     changed.extend(await compute_days(conn, store.SCHEMA, start, day))
     await store.set_last_closed(conn, day)
@@ -59,11 +63,14 @@ async def close_through(conn: db.Connection, day: dt.date) -> list[asyncpg.Recor
     return changed
 
 
-async def regenerate(conn: db.Connection, day: dt.date, officer_id: str | None, *, force: bool) -> list[asyncpg.Record]:
-    """`snapshot.requested`: recompute one closed day (closing through it if it is not closed yet)."""
+async def regenerate(
+    conn: db.Connection, day: dt.date, officer_id: str | None, *, force: bool, max_days: int | None = None
+) -> list[asyncpg.Record]:
+    """`snapshot.requested`: recompute one closed day (closing through it if it is not closed yet, as
+    `close_through` does)."""
     closed = await store.last_closed(conn)
     if closed is None or day > closed:
-        return await close_through(conn, day)
+        return await close_through(conn, day, max_days=max_days)
     changed = await restate_pending(conn)
     officers = {officer_id: day} if officer_id else None
     rows = await compute_days(conn, store.SCHEMA, day, day, since=officers, force=force)
