@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel
 
 from services.gateway import __version__
+from services.gateway.access_log import AccessLogMiddleware
 from services.gateway.db import Database
 from services.gateway.errors import (
     ERROR_RESPONSES,
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(SignInRequired, _sign_in)
     app.add_middleware(TokenSignInMiddleware)  # before any route (or log) sees a token in a page's query
     app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_middleware(AccessLogMiddleware)
     app.add_middleware(CatchAllMiddleware)  # added last = outermost
 
     @app.get("/healthz", tags=["ops"], response_model=Liveness)

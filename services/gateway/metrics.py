@@ -6,7 +6,6 @@ raw path, so label cardinality stays bounded; requests matching no route are lab
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 from prometheus_client import (
@@ -18,13 +17,15 @@ from prometheus_client import (
     generate_latest,
 )
 from starlette.routing import BaseRoute, Match
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Scope
+
+from services.gateway.observe import RequestObserver
 
 SERVICE = "gateway"
 UNMATCHED_ROUTE = "<unmatched>"
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
-__all__ = ["CONTENT_TYPE_LATEST", "UNMATCHED_ROUTE", "GatewayMetrics", "MetricsMiddleware"]
+__all__ = ["CONTENT_TYPE_LATEST", "UNMATCHED_ROUTE", "GatewayMetrics", "MetricsMiddleware", "route_template"]
 
 
 class GatewayMetrics:
@@ -80,7 +81,8 @@ class GatewayMetrics:
         return generate_latest(self.registry)
 
 
-def _route_template(scope: Scope) -> str:
+def route_template(scope: Scope) -> str:
+    """The template of the route that answered (`/v1/wealth/clients/{id}/history`), never the raw path."""
     route = scope.get("route")
     path = getattr(route, "path", None)
     if isinstance(path, str):
@@ -97,33 +99,13 @@ def _route_template(scope: Scope) -> str:
     return UNMATCHED_ROUTE
 
 
-class MetricsMiddleware:
+class MetricsMiddleware(RequestObserver):
     """Count and time every HTTP request by method, route template and status."""
 
     def __init__(self, app: ASGIApp, metrics: GatewayMetrics) -> None:
-        self.app = app
+        super().__init__(app)
         self.metrics = metrics
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        start = time.perf_counter()
-        status = 500  # if the app raises before answering, the client gets a 500
-
-        async def send_recording(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_recording)
-        finally:
-            method = str(scope.get("method", ""))
-            self.metrics.observe(
-                method if method in _METHODS else "OTHER",
-                _route_template(scope),
-                status,
-                time.perf_counter() - start,
-            )
+    def observed(self, scope: Scope, status: int, seconds: float) -> None:
+        method = str(scope.get("method", ""))
+        self.metrics.observe(method if method in _METHODS else "OTHER", route_template(scope), status, seconds)

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 from fastapi import Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from services.gateway.access_log import CLAIMS_STATE
 from services.gateway.errors import forbidden, unauthorized
 from shared.auth import Claims, InvalidToken, Role, verify_token
 from shared.settings import Settings
@@ -107,17 +108,19 @@ async def current_claims(
     with the cookie from another origin is a 403."""
     if credentials is not None:
         try:
-            return verify(request, credentials.credentials)
+            claims = verify(request, credentials.credentials)
         except InvalidToken as exc:
             raise unauthorized(f"invalid token: {exc.reason}") from exc
-    token = request.cookies.get(SESSION_COOKIE)
-    if not token:
-        raise unauthorized("missing bearer token")
-    try:
-        claims = verify(request, token)
-    except InvalidToken as exc:
-        raise unauthorized(f"invalid session: {exc.reason}") from exc
-    if request.method not in SAFE_METHODS:
+    else:
+        token = request.cookies.get(SESSION_COOKIE)
+        if not token:
+            raise unauthorized("missing bearer token")
+        try:
+            claims = verify(request, token)
+        except InvalidToken as exc:
+            raise unauthorized(f"invalid session: {exc.reason}") from exc
+    setattr(request.state, CLAIMS_STATE, claims)  # for the access log, even if what follows refuses
+    if credentials is None and request.method not in SAFE_METHODS:
         require_same_origin(request)
     return claims
 

@@ -88,6 +88,10 @@ async def on_wealth_events(batch: Batch) -> None:
     batch.emit_all(wealth_snapshot_event(row) for row in await wealth.publish(batch.conn, points))
 
 
+CLOSE_CONTINUED = "close-continued"
+"""The event_id prefix of the `business_day.closed` a close emits to go on in its next transaction."""
+
+
 async def on_control(
     batch: Batch,
     *,
@@ -123,5 +127,5 @@ async def on_control(
             batch.emit(
                 BusinessDayClosed(business_date=data.business_date),
                 data.business_date.isoformat(),
-                event_id=f"close-continued:{data.business_date.isoformat()}:{closed.isoformat()}",
+                event_id=f"{CLOSE_CONTINUED}:{data.business_date.isoformat()}:{closed.isoformat()}",
             )

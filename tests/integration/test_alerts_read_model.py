@@ -342,6 +342,21 @@ async def test_the_earliest_acknowledgement_is_kept(pool: asyncpg.Pool) -> None:
     assert (row["acknowledged"], row["acknowledged_by"], row["acknowledged_at"]) == (True, "team_leader:B1", ACK_AT)
 
 
+async def test_every_acknowledgement_is_kept_with_who_and_when(pool: asyncpg.Pool) -> None:
+    alert_id = new_id("acks-audit")
+    later = ACK_AT + dt.timedelta(hours=1)
+    await apply(pool, [raised(alert_id), acknowledged(alert_id, "admin", later)])
+    await apply(pool, [acknowledged(alert_id, "team_leader:B1", ACK_AT)])
+    await apply(pool, [acknowledged(alert_id, "team_leader:B1", ACK_AT)])  # the same one again (a new event id)
+    async with pool.acquire() as conn:
+        kept = await conn.fetch(
+            "SELECT acknowledged_by, acknowledged_at FROM aggregator.alert_acknowledgements WHERE alert_id = $1"
+            " ORDER BY acknowledged_at",
+            alert_id,
+        )
+    assert [tuple(r) for r in kept] == [("team_leader:B1", ACK_AT), ("admin", later)]
+
+
 async def test_duplicates_change_nothing(pool: asyncpg.Pool) -> None:
     alert_id = new_id("dup")
     events = lifecycle(alert_id)

@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+import structlog
 
 from services.gateway.app import create_app
 from services.gateway.presenters.loans import SUMMARY_FIELDS
@@ -642,3 +643,27 @@ async def test_snapshot_request_publishes_one_event_on_the_control_topic(world: 
     assert records[1].key == b"2025-03-04"
     assert second.event_id == whole_day.json()["event_id"]
     assert second.data == {"business_date": "2025-03-04", "force": False, "requested_by": "admin"}
+
+
+# --- the access log -------------------------------------------------------------------------------------
+
+
+async def test_the_access_log_says_who_read_which_scope_and_never_a_token(client: httpx.AsyncClient) -> None:
+    leaked = issue_token(Role.ADMIN, secret=SECRET)  # as a sign-in link's `?token=` would carry it
+    with structlog.testing.capture_logs() as logs:
+        read = await client.get(
+            "/v1/loans/summary", params={"scope": "branch:B1", "token": leaked}, headers=auth(LEADER_B1)
+        )
+        refused = await client.get("/v1/loans/summary", params={"scope": "all"}, headers=auth(LEADER_B1))
+        anonymous = await client.get("/v1/loans/summary", params={"scope": "all"})
+    assert (read.status_code, refused.status_code, anonymous.status_code) == (200, 403, 401)
+    access = [entry for entry in logs if entry["event"] == "access"]
+    leader = {"sub": "team_leader:B1", "role": "team_leader", "method": "GET", "route": "/v1/loans/summary"}
+    assert [{k: e.get(k) for k in (*leader, "scope", "status")} for e in access] == [
+        {**leader, "scope": "branch:B1", "status": 200},
+        {**leader, "scope": "all", "status": 403},
+        {"sub": None, "role": None, "method": "GET", "route": "/v1/loans/summary", "scope": "all", "status": 401},
+    ]
+    assert all(e["duration_ms"] >= 0 for e in access)
+    assert leaked not in repr(logs)  # nor the query string, nor the bearer token
+    assert LEADER_B1 not in repr(logs)

@@ -8,7 +8,8 @@ in (within a batch, across batches, or across partitions):
   revisions are about later days).
 - `alert.resolved`: its revision is above every raise of the alert, so it wins unless a higher revision is
   stored (it is the alert's last event); the row becomes `resolved` for good.
-- `alert.acknowledged`: the earliest acknowledgement is kept. One for an alert not in the read model yet is
+- `alert.acknowledged`: the earliest acknowledgement is kept (every one is also kept, for audit, in
+  `alert_acknowledgements`). One for an alert not in the read model yet is
   stored as a pending row (status NULL, revision 0) that the alert's first event completes; as every
   statement is an `INSERT … ON CONFLICT` on the primary key, concurrent writers cannot lose one.
 """
@@ -134,6 +135,18 @@ async def save_resolved(conn: db.Connection, events: Iterable[AlertResolved]) ->
 
 
 async def save_acknowledged(conn: db.Connection, events: Iterable[AlertAcknowledged]) -> None:
+    events = list(events)
+    if events:  # every acknowledgement, for audit; the alert's row keeps the earliest
+        await conn.execute(
+            f"""
+            INSERT INTO {SCHEMA}.alert_acknowledgements (alert_id, acknowledged_at, acknowledged_by)
+            SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[])
+            ON CONFLICT DO NOTHING
+            """,
+            [e.alert_id for e in events],
+            [e.acknowledged_at for e in events],
+            [e.acknowledged_by for e in events],
+        )
     earliest: dict[str, AlertAcknowledged] = {}
     for e in events:
         seen = earliest.get(e.alert_id)
