@@ -22,8 +22,15 @@ CLAIMS_STATE = "claims"
 """Where `security.current_claims` leaves the verified claims for this log (`request.state`)."""
 
 
+# Probes and scrapes read no one's data, and would be most of the log.
+_UNLOGGED_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
 class AccessLogMiddleware(RequestObserver):
     def observed(self, scope: Scope, status: int, seconds: float) -> None:
+        route = route_template(scope)
+        if route in _UNLOGGED_ROUTES:
+            return
         claims = scope.get("state", {}).get(CLAIMS_STATE)
         asked = {
             name: value
@@ -35,7 +42,7 @@ class AccessLogMiddleware(RequestObserver):
             sub=getattr(claims, "sub", None),
             role=getattr(getattr(claims, "role", None), "value", None),
             method=scope.get("method"),
-            route=route_template(scope),
+            route=route,
             **asked,
             status=status,
             duration_ms=round(seconds * 1000, 1),

@@ -656,6 +656,7 @@ async def test_the_access_log_says_who_read_which_scope_and_never_a_token(client
         )
         refused = await client.get("/v1/loans/summary", params={"scope": "all"}, headers=auth(LEADER_B1))
         anonymous = await client.get("/v1/loans/summary", params={"scope": "all"})
+        await client.get("/healthz")  # a probe: not logged
     assert (read.status_code, refused.status_code, anonymous.status_code) == (200, 403, 401)
     access = [entry for entry in logs if entry["event"] == "access"]
     leader = {"sub": "team_leader:B1", "role": "team_leader", "method": "GET", "route": "/v1/loans/summary"}
