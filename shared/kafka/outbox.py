@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
+from aiokafka import errors as kafka_errors
 
 from shared import db
 from shared.events.envelope import dumps
@@ -15,7 +16,6 @@ from shared.kafka.deadletter import InboundRecord, dead_letter
 from shared.kafka.producer import OutboundRecord, Producer
 from shared.logging import get_logger
 from shared.metrics import DEAD_LETTERS, OUTBOX_PENDING
-from shared.retry import is_transient
 from shared.topics import Topic, topic_name
 
 RELAY_CHUNK = 2000
@@ -40,6 +40,20 @@ async def stage(conn: db.Connection, schema: str, records: Sequence[OutboundReco
         columns=["topic", "key", "value", "headers"],
         records=[(r.topic, r.key, r.value, [[k, v.decode("latin-1")] for k, v in r.headers]) for r in records],
     )
+
+
+# What the broker (or the client, before sending) says of a record itself, whatever the broker's state: too
+# large, or corrupt. Any other fault (unreachable, not authorised, …) is left for the next flush to retry.
+_REFUSALS_OF_THE_RECORD = (
+    kafka_errors.MessageSizeTooLargeError,
+    kafka_errors.RecordListTooLargeError,
+    kafka_errors.RecordTooLargeError,
+    kafka_errors.CorruptRecordException,
+)
+
+
+def refuses_the_record(exc: BaseException) -> bool:
+    return isinstance(exc, _REFUSALS_OF_THE_RECORD)
 
 
 class OutboxRelay:
@@ -111,8 +125,8 @@ class OutboxRelay:
             try:
                 await self.producer.send_all(records)
             except Exception as exc:
-                if is_transient(exc):
-                    raise
+                if not refuses_the_record(exc):
+                    raise  # the outbox keeps them for the next flush (a broker or ACL fault is not the records')
                 await self.producer.renew()
                 refused = await self._send_each(conn, [r["id"] for r in rows], records)
             await conn.execute(
@@ -131,7 +145,7 @@ class OutboxRelay:
                 await self.producer.send_all([record])
                 continue
             except Exception as exc:
-                if is_transient(exc):
+                if not refuses_the_record(exc):
                     raise
                 reason = f"{type(exc).__name__}: {exc}"[:1000]
                 await self.producer.renew()
@@ -149,7 +163,7 @@ class OutboxRelay:
             try:
                 await self.producer.send_all([letter])
             except Exception as exc:
-                if is_transient(exc):
+                if not refuses_the_record(exc):
                     raise
                 log.error("the refused record is too large for dead-letters as well; only the outbox keeps it",
                           outbox_id=outbox_id, error=repr(exc)[:300])  # fmt: skip

@@ -1,5 +1,6 @@
 """Which faults are transient (retried with backoff, never dead-lettered) and which are a message's own
-(`shared.retry.is_transient`): CONTRACT §1 — a database or broker fault must never cost a valid event."""
+(`shared.retry.is_transient`): CONTRACT §1 — a database or broker fault must never cost a valid event. And which
+refusals of the broker are of an outbound record itself (`shared.kafka.outbox.refuses_the_record`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import pytest
 from aiokafka import errors as kafka_errors
 from asyncpg import exceptions as pg
 
+from shared.kafka.outbox import refuses_the_record
 from shared.retry import WaitAndRetry, is_transient
 
 pytestmark = pytest.mark.unit
@@ -53,3 +55,18 @@ def test_a_fault_raised_from_a_transient_one_is_transient() -> None:
     fault = RuntimeError("the batch could not be written")
     fault.__cause__ = pg.ReadOnlySQLTransactionError("read-only")
     assert is_transient(fault)
+
+
+@pytest.mark.parametrize(
+    ("fault", "of_the_record"),
+    [
+        (kafka_errors.MessageSizeTooLargeError(), True),  # too large for its topic, or for the client
+        (kafka_errors.CorruptRecordException(), True),
+        (kafka_errors.TopicAuthorizationFailedError(), False),  # an ACL: the deployment's fault, retried
+        (kafka_errors.KafkaConnectionError(), False),
+        (RuntimeError("the producer has not started"), False),
+    ],
+    ids=lambda value: type(value).__name__,
+)
+def test_only_a_refusal_of_the_record_itself_sets_an_outbox_record_aside(fault: Exception, of_the_record: bool) -> None:
+    assert refuses_the_record(fault) is of_the_record
