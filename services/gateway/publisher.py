@@ -16,10 +16,8 @@ event is a second request. Endpoints use it with::
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from fastapi import Request
 
@@ -44,11 +42,11 @@ class Publisher:
         start_timeout: float = 5.0,
         send_timeout: float = 10.0,
         stop_timeout: float = 10.0,
-        bounds: EventBounds | None = None,
+        bounds: EventBounds,
     ) -> None:
         self.prefix = prefix
         # How far ahead of the clock what the gateway publishes may be dated (the services would refuse it).
-        self.bounds = bounds or EventBounds(ZoneInfo("UTC"), dt.timedelta(minutes=5))
+        self.bounds = bounds
         self.start_timeout = start_timeout
         self.send_timeout = send_timeout
         self.stop_timeout = stop_timeout
