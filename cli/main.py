@@ -21,6 +21,7 @@ COMMANDS: list[str] = [
     "cli.publish",
     "cli.dlq",
     "cli.snapshots",
+    "cli.db",
     "cli.demo.command",
 ]
 

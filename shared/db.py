@@ -136,13 +136,32 @@ def _migration_files(folder: Path | None) -> list[tuple[str, str]]:
     return [(path.stem, path.read_text()) for path in sorted(folder.glob("*.sql"))]
 
 
+def quote_ident(name: str) -> str:
+    """`name` as a quoted SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+async def _act_as_schema_owner(conn: Connection, schema: str) -> None:
+    # Whoever runs the migrations (the migration role, or an administrator by hand or in tests), what they
+    # create belongs to the schema's owner, so that the grants made for its objects (shared.db_roles) apply.
+    owner = await conn.fetchval(
+        "SELECT pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname = $1 AND nspowner <> current_user::regrole"
+        " AND pg_has_role(current_user, nspowner, 'USAGE')",
+        schema,
+    )
+    if owner is not None:
+        await conn.execute(f"SET ROLE {quote_ident(owner)}")
+
+
 async def migrate(pool: asyncpg.Pool, schema: str, folder: Path | None) -> list[str]:
-    """Create `schema` and apply its pending migrations; concurrent starters wait on an advisory lock."""
+    """Create `schema` and apply its pending migrations, as the schema's owner; concurrent starters wait on an
+    advisory lock."""
     applied_now: list[str] = []
     async with pool.acquire() as conn:
         await conn.execute("SELECT pg_advisory_lock(hashtext($1))", f"pulse-migrations:{schema}")
         try:
             await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+            await _act_as_schema_owner(conn, schema)
             await conn.execute(
                 f"CREATE TABLE IF NOT EXISTS {schema}.schema_migrations ("
                 " version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
@@ -161,6 +180,7 @@ async def migrate(pool: asyncpg.Pool, schema: str, folder: Path | None) -> list[
                     await conn.execute(f"INSERT INTO {schema}.schema_migrations (version) VALUES ($1)", version)
                 applied_now.append(version)
         finally:
+            await conn.execute("RESET ROLE")
             await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", f"pulse-migrations:{schema}")
     if applied_now:
         log.info("migrations applied", schema=schema, versions=applied_now)

@@ -30,6 +30,9 @@ class Settings(BaseSettings):
         "postgresql://pulse:pulse@127.0.0.1:5433/pulse",
         validation_alias=AliasChoices("DATABASE_URL", "PULSE_DATABASE_URL"),
     )
+    # The login that owns the service's schema (shared.db_roles), for its migrations only; without it the
+    # migrations run with DATABASE_URL's login (one login for everything, as on a bare development database).
+    migration_database_url: str | None = None
     jwt_secret: str = Field(DEV_JWT_SECRET, min_length=32)
     topic_prefix: str = ""
     # Consumer groups are named after the topic prefix unless this is set: a second set of services with

@@ -151,3 +151,20 @@ lock() {
         die "another deploy/local script holds $LOCAL/.$name.lock for more than ${timeout}s"
     fi
 }
+
+# The local PostgreSQL (deploy/local/postgres.sh) and Pulse's logins on it (shared.db_roles), all with the
+# development password `pulse`: a local try-out needs no configuration. Never used when DATABASE_URL is set.
+LOCAL_PG_ADDRESS="127.0.0.1:${PULSE_PG_PORT:-5433}"
+LOCAL_DB_PASSWORD=pulse
+
+# Run a command with every Pulse login's password (PULSE_DB_PASSWORD_<LOGIN>) set for `pulse db roles`.
+local_db_passwords() {
+    local login
+    for login in OWNER SNAPSHOTTER RETURNS AGGREGATOR ALERTER GATEWAY; do
+        export "PULSE_DB_PASSWORD_$login=$LOCAL_DB_PASSWORD"
+    done
+    "$@"
+}
+
+# The URL of login `pulse_<name>` on the local database.
+local_db_url() { echo "postgresql://pulse_$1:$LOCAL_DB_PASSWORD@$LOCAL_PG_ADDRESS/pulse"; }

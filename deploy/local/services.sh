@@ -117,6 +117,20 @@ healthy() {
     [[ $(http_status "$(host_of "$name")" "$(port_of "$name")" /healthz) == 200 ]]
 }
 
+# Unless DATABASE_URL names a database (then every service uses it as it is): the service's own login on the
+# local PostgreSQL, and the schema owner's for its migrations (shared.db_roles, provisioned by stack.sh).
+database_env() {
+    [[ -z ${DATABASE_URL:-} ]] || return 0
+    local service
+    service=$(service_of "$1")
+    export DATABASE_URL
+    DATABASE_URL=$(local_db_url "$service")
+    if [[ $service != gateway ]]; then
+        export PULSE_MIGRATION_DATABASE_URL
+        PULSE_MIGRATION_DATABASE_URL=$(local_db_url owner)
+    fi
+}
+
 start_one() {
     local name=$1 pgid uv
     pgid=$(running_pgid "$name")
@@ -129,7 +143,7 @@ start_one() {
     fi
     uv=$(uv_bin)
     echo "===== $(date -Is) starting $PACKAGE.$(service_of "$name") as $name =====" >>"$(logfile_of "$name")"
-    (cd "$ROOT" && export "$(port_setting_of "$name")=$(port_of "$name")" &&
+    (cd "$ROOT" && export "$(port_setting_of "$name")=$(port_of "$name")" && database_env "$name" &&
         exec setsid "$uv" run --frozen python -m "$PACKAGE.$(service_of "$name")" \
             >>"$(logfile_of "$name")" 2>&1 </dev/null 9>&-) &
     local pid=$!

@@ -5,6 +5,8 @@
 #   deploy/local/stack.sh down     # stop what we started (by PID / data dir)
 #   deploy/local/stack.sh status
 #
+# The local PostgreSQL gets Pulse's logins (`pulse db roles`: a migration role that owns the schemas, one
+# runtime role per service, the gateway read-only), all with the development password `pulse`.
 # When the environment already names a database (DATABASE_URL) or a broker (KAFKA_BOOTSTRAP_SERVERS),
 # that component is not started locally: the given one is used (topics are still created on the broker).
 # Both `up` and `down` are safe to run again.
@@ -20,6 +22,9 @@ cmd_up() {
         log "DATABASE_URL is set: using it, not starting the local PostgreSQL"
     else
         "$HERE/postgres.sh" start
+        # Each service signs in with its own login, rights on its own schema only (shared.db_roles).
+        local_db_passwords pyrun -m cli.main db roles >/dev/null
+        log "database roles provisioned (pulse db roles)"
     fi
     if [[ -n ${KAFKA_BOOTSTRAP_SERVERS:-} ]]; then
         log "KAFKA_BOOTSTRAP_SERVERS is set ($KAFKA_BOOTSTRAP_SERVERS): using it, not starting the local broker"

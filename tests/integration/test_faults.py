@@ -13,6 +13,7 @@ from shared.topics import Topic
 from tests.conftest import World
 from tests.support.kafka import eventually
 from tests.support.processes import metric_value
+from tests.support.stack import ROLES
 
 pytestmark = pytest.mark.integration
 
@@ -119,6 +120,9 @@ async def _restart_sessions(conn: asyncpg.Connection, *keep: asyncpg.Connection)
     )
 
 
+SNAPSHOTTER = ROLES.login("snapshotter")
+
+
 async def test_a_read_only_database_is_waited_out_not_dead_lettered(world: World) -> None:
     # What a failover to a standby looks like to a service: every write refused with SQLSTATE 25006.
     snapshotter = world.service("snapshotter")
@@ -153,7 +157,8 @@ async def test_a_statement_timeout_is_retried_not_dead_lettered(world: World) ->
     database = await admin.fetchval("SELECT current_database()")
     lock = blocker.transaction()
     try:
-        await admin.execute(f"ALTER DATABASE \"{database}\" SET statement_timeout = '300ms'")
+        # The login's own setting in this database: it outranks the login's cluster-wide one (5 min).
+        await admin.execute(f"ALTER ROLE {SNAPSHOTTER} IN DATABASE \"{database}\" SET statement_timeout = '300ms'")
         await _restart_sessions(admin, blocker)
         await lock.start()
         await blocker.execute("LOCK TABLE snapshotter.inbox IN ACCESS EXCLUSIVE MODE")  # every batch claims here
@@ -162,9 +167,30 @@ async def test_a_statement_timeout_is_retried_not_dead_lettered(world: World) ->
         await eventually(lambda: "QueryCanceledError" in snapshotter.logs(), timeout=30)
         await lock.rollback()
     finally:
-        await admin.execute(f'ALTER DATABASE "{database}" RESET statement_timeout')
+        await admin.execute(f'ALTER ROLE {SNAPSHOTTER} IN DATABASE "{database}" RESET statement_timeout')
         await admin.close()
         await blocker.close()
+    await eventually(lambda: _has(world, 6), timeout=60)
+    assert sorted(await event_ids(world)) == sorted(f"reg-{n}" for n in range(6))
+    assert await dead_letter_count(world) == 0
+    assert_retried_as_transient(snapshotter.logs())
+
+
+async def test_a_missing_privilege_is_waited_out_not_dead_lettered(world: World) -> None:
+    # A deployment fault (a grant forgotten after a migration, SQLSTATE 42501): the service waits for the fix.
+    snapshotter = world.service("snapshotter")
+    await world.bus.send(Topic.LOAN_EVENTS, registration(0), key="C0")
+    await eventually(lambda: _has(world, 1))
+    admin = await world.connect()
+    try:
+        await admin.execute(f"REVOKE INSERT ON snapshotter.inbox FROM {SNAPSHOTTER}")
+        for n in range(1, 6):
+            await world.bus.send(Topic.LOAN_EVENTS, registration(n), key=f"C{n}")
+        await eventually(lambda: "InsufficientPrivilegeError" in snapshotter.logs(), timeout=30)
+        assert await _has(world, 1)
+    finally:
+        await admin.execute(f"GRANT INSERT ON snapshotter.inbox TO {SNAPSHOTTER}")
+        await admin.close()
     await eventually(lambda: _has(world, 6), timeout=60)
     assert sorted(await event_ids(world)) == sorted(f"reg-{n}" for n in range(6))
     assert await dead_letter_count(world) == 0

@@ -35,7 +35,7 @@ from tests.integration.test_alerts_read_model import (
     resolved,
 )
 from tests.support.kafka import Received
-from tests.support.stack import Stack, drop_database
+from tests.support.stack import Stack, drop_database, login_url
 
 pytestmark = pytest.mark.integration
 
@@ -170,7 +170,12 @@ A4_JSON = (
 
 
 def settings_for(database_url: str, *, kafka: str = CLOSED, prefix: str = "") -> Settings:
-    return Settings(database_url=database_url, topic_prefix=prefix, kafka_bootstrap_servers=kafka, jwt_secret=SECRET)
+    return Settings(
+        database_url=login_url(database_url, "gateway"),
+        topic_prefix=prefix,
+        kafka_bootstrap_servers=kafka,
+        jwt_secret=SECRET,
+    )
 
 
 async def seed(url: str) -> None:

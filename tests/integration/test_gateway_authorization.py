@@ -33,7 +33,7 @@ from shared.auth import Role, issue_token
 from shared.db import Connection, create_pool, migrate
 from shared.settings import Settings
 from tests.support.kafka import create_topics, delete_topics
-from tests.support.stack import Stack, scratch_database
+from tests.support.stack import Stack, login_url, scratch_database
 
 pytestmark = pytest.mark.integration
 
@@ -241,7 +241,7 @@ async def kafka_topics(stack: Stack) -> AsyncIterator[str]:
 
 def gateway_settings(database_url: str, stack: Stack, prefix: str) -> Settings:
     return Settings(
-        database_url=database_url,
+        database_url=login_url(database_url, "gateway"),
         kafka_bootstrap_servers=stack.kafka_bootstrap,
         topic_prefix=prefix,
         jwt_secret=SECRET,

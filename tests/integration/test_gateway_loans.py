@@ -26,7 +26,7 @@ from shared.events.envelope import make_envelope, parse_envelope
 from shared.settings import Settings
 from shared.topics import Topic
 from tests.conftest import World
-from tests.support.stack import Stack, scratch_database
+from tests.support.stack import Stack, login_url, scratch_database
 
 pytestmark = pytest.mark.integration
 
@@ -194,7 +194,7 @@ async def seed(conn: Connection, rows: list[dict[str, Any]]) -> None:
 
 def settings_for(database_url: str, *, kafka: str = CLOSED, prefix: str = "") -> Settings:
     return Settings(
-        database_url=database_url,
+        database_url=login_url(database_url, "gateway"),
         topic_prefix=prefix,
         kafka_bootstrap_servers=kafka,
         jwt_secret=SECRET,

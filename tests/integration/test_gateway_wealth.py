@@ -22,7 +22,7 @@ from services.gateway.presenters.wealth import HISTORY_FIELDS, SUMMARY_FIELDS
 from shared.auth import Role, issue_token
 from shared.db import Connection, create_pool, migrate
 from shared.settings import Settings
-from tests.support.stack import Stack, scratch_database
+from tests.support.stack import Stack, login_url, scratch_database
 
 pytestmark = pytest.mark.integration
 
@@ -267,7 +267,7 @@ async def seed(conn: Connection) -> None:
 
 
 def settings_for(database_url: str) -> Settings:
-    return Settings(database_url=database_url, kafka_bootstrap_servers=CLOSED, jwt_secret=SECRET)
+    return Settings(database_url=login_url(database_url, "gateway"), kafka_bootstrap_servers=CLOSED, jwt_secret=SECRET)
 
 
 @asynccontextmanager

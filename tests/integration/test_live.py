@@ -28,7 +28,7 @@ from shared.auth import Role, issue_token
 from shared.db import create_pool, migrate
 from shared.settings import Settings
 from tests.support.kafka import eventually
-from tests.support.stack import Stack, free_port, scratch_database
+from tests.support.stack import Stack, free_port, login_url, scratch_database
 
 pytestmark = pytest.mark.integration
 
@@ -104,7 +104,9 @@ async def gateway(stack: Stack) -> AsyncIterator[Gateway]:
             await migrate(pool, "aggregator", MIGRATIONS)
         finally:
             await pool.close()
-        app = create_app(Settings(database_url=url, jwt_secret=SECRET, kafka_bootstrap_servers="127.0.0.1:1"))
+        app = create_app(
+            Settings(database_url=login_url(url, "gateway"), jwt_secret=SECRET, kafka_bootstrap_servers="127.0.0.1:1")
+        )
         port = free_port()
         server = uvicorn.Server(
             uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, timeout_graceful_shutdown=1)

@@ -10,7 +10,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from tests.support.stack import ROOT, free_port
+from tests.support.stack import ROOT, free_port, login_url
 
 PORT_SETTING = {
     "snapshotter": "PULSE_SNAPSHOTTER_PORT",
@@ -21,14 +21,27 @@ PORT_SETTING = {
 }
 
 
+def service_logins(env: dict[str, str], name: str) -> dict[str, str]:
+    """`env` with the database logins of service `name`, as deployed (shared.db_roles): its own login in
+    DATABASE_URL (the administrator's, as tests hold it, otherwise), the schema owner's for its migrations."""
+    url = env.get("DATABASE_URL")
+    if url is None:
+        return env
+    logins = {"DATABASE_URL": login_url(url, name)}
+    if name != "gateway":
+        logins["PULSE_MIGRATION_DATABASE_URL"] = login_url(url, "owner")
+    return {**env, **logins}
+
+
 class ServiceProcess:
-    """One instance of a service; instance k > 1 of several (same consumer groups) logs to <name>-k.log."""
+    """One instance of a service; instance k > 1 of several (same consumer groups) logs to <name>-k.log.
+    It signs in to the database with the service's own login (`service_logins`)."""
 
     def __init__(self, name: str, env: dict[str, str], log_dir: Path, *, instance: int = 1) -> None:
         self.name = name
         self.instance = instance
         self.port = free_port()
-        self.env = {**os.environ, **env, PORT_SETTING[name]: str(self.port)}
+        self.env = service_logins({**os.environ, **env, PORT_SETTING[name]: str(self.port)}, name)
         self.log_path = log_dir / (f"{name}.log" if instance == 1 else f"{name}-{instance}.log")
         self.proc: subprocess.Popen[bytes] | None = None
 

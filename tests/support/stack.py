@@ -13,8 +13,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+
+from shared.db_roles import RolePlan, provision
 
 ROOT = Path(__file__).resolve().parents[2]
 NATIVE_KAFKA = "127.0.0.1:9092"
@@ -69,10 +72,29 @@ async def _execute(server_url: str, statement: str) -> None:
         await admin.close()
 
 
+# Pulse's logins in every test database, as `pulse db roles` makes them (the local stack's development
+# password, deploy/local/lib.sh): services run with their own login (`ServiceProcess`), as deployed.
+ROLES = RolePlan()
+ROLE_PASSWORD = "pulse"
+
+
+def login_url(url: str, name: str) -> str:
+    """`url` signed in as Pulse login `name` (a service, `gateway` or `owner`, shared.db_roles)."""
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{ROLES.login(name)}:{ROLE_PASSWORD}@{host}"))
+
+
 async def create_database(server_url: str, name: str) -> str:
-    """Create database `name` on the server of `server_url`; its URL."""
+    """Create database `name` on the server of `server_url`, with Pulse's logins and schemas; its URL."""
     await _execute(server_url, f'CREATE DATABASE "{name}"')
-    return database_url(server_url, name)
+    url = database_url(server_url, name)
+    conn = await asyncpg.connect(url)
+    try:
+        await provision(conn, ROLES, dict.fromkeys(ROLES.names(), ROLE_PASSWORD))
+    finally:
+        await conn.close()
+    return url
 
 
 async def drop_database(server_url: str, name: str) -> None:
