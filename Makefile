@@ -55,6 +55,8 @@ services-stop:
 status: stack-status
 	-$(LOCAL_DIR)/services.sh status
 
+# A local try-out: development mode (README, "Deploying securely"), for the services and `pulse token`.
+up: export PULSE_DEV_MODE := $(or $(PULSE_DEV_MODE),true)
 up: install
 	$(LOCAL_DIR)/stack.sh up
 	$(LOCAL_DIR)/services.sh start

@@ -8,15 +8,47 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import lru_cache
+from typing import Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.events.bounds import EventBounds
 
 # A development default only; deployments set PULSE_JWT_SECRET.
 DEV_JWT_SECRET = "pulse-dev-secret-change-me-0123456789abcdef"  # noqa: S105
+
+
+# Webhook secrets: at least this long, and never one that was published as a default.
+MIN_WEBHOOK_SECRET_LENGTH = 32
+PUBLISHED_WEBHOOK_SECRETS = frozenset({"pulse-webhook-secret"})
+
+
+class Webhook(BaseModel):
+    """A receiver of alert webhooks and the secrets that sign what it is sent (two while one is rotated)."""
+
+    url: str
+    secrets: list[str] = Field(min_length=1)
+
+    @field_validator("url")
+    @classmethod
+    def _absolute_http_url(cls, url: str) -> str:
+        parts = urlsplit(url.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"not an http(s) URL: {url!r}")
+        return url.strip()
+
+    @field_validator("secrets")
+    @classmethod
+    def _strong_secrets(cls, secrets: list[str]) -> list[str]:
+        for secret in secrets:
+            if secret in PUBLISHED_WEBHOOK_SECRETS:
+                raise ValueError("a webhook secret is a published default: choose your own")
+            if len(secret) < MIN_WEBHOOK_SECRET_LENGTH:
+                raise ValueError(f"a webhook secret is shorter than {MIN_WEBHOOK_SECRET_LENGTH} characters")
+        return secrets
 
 
 class Settings(BaseSettings):
@@ -38,6 +70,10 @@ class Settings(BaseSettings):
     # Consumer groups are named after the topic prefix unless this is set: a second set of services with
     # their own groups (and an empty database) replays every topic from offset 0.
     group_prefix: str | None = None
+
+    # Development mode (`make up` sets it): development defaults that are unsafe anywhere else are allowed,
+    # such as webhooks over plain http. Off unless set.
+    dev_mode: bool = False
 
     log_level: str = "INFO"
     db_pool_min: int = Field(1, ge=1)
@@ -89,13 +125,36 @@ class Settings(BaseSettings):
     smtp_port: int = 1025
     smtp_username: str | None = None
     smtp_password: str | None = None
-    smtp_starttls: bool = False
+    # starttls: upgrade the connection, and fail if the server cannot; tls: TLS from the first byte (port 465
+    # usually); none: plain text, only without credentials (a relay on the same host, a test server).
+    smtp_tls: Literal["starttls", "tls", "none"] = "starttls"
+    # CA certificates (PEM) that vouch for the SMTP server, instead of the system's.
+    smtp_ca_file: str | None = None
     smtp_from: str = "pulse@localhost"
-    webhook_urls: list[str] = Field(default_factory=list)
-    webhook_secret: str = "pulse-webhook-secret"  # noqa: S105  # development default
+    # PULSE_WEBHOOKS='[{"url": "https://...", "secrets": ["..."]}]': each receiver with its own secrets.
+    webhooks: list[Webhook] = Field(default_factory=list)
+    # CA certificates (PEM) that vouch for the webhook receivers, instead of the system's.
+    webhook_ca_file: str | None = None
     admin_emails: list[str] = Field(default_factory=list)
     weekly_summary_cron: str = "MON 09:00"
     weekly_summary_enabled: bool = True
+
+    @model_validator(mode="after")
+    def _safe_outside_development(self) -> Settings:
+        if self.smtp_username and self.smtp_tls == "none":
+            raise ValueError("PULSE_SMTP_TLS=none with SMTP credentials: they would travel in clear")
+        urls = [w.url for w in self.webhooks]
+        if len(set(urls)) < len(urls):
+            raise ValueError("a webhook URL is listed twice in PULSE_WEBHOOKS")
+        if not self.dev_mode:
+            plain = [url for url in urls if urlsplit(url).scheme != "https"]
+            if plain:
+                raise ValueError(f"webhooks must use https outside development mode (PULSE_DEV_MODE): {plain}")
+        return self
+
+    def webhook_secrets(self, url: str) -> list[str]:
+        """The secrets that sign what `url` is sent (none if it is no longer configured)."""
+        return next((w.secrets for w in self.webhooks if w.url == url), [])
 
     def event_bounds(self) -> EventBounds:
         return EventBounds(ZoneInfo(self.timezone), dt.timedelta(seconds=self.max_clock_skew_seconds))

@@ -15,7 +15,7 @@ import pytest
 from shared.settings import get_settings
 from tests.support.kafka import Bus, create_topics, delete_topics
 from tests.support.processes import ServiceProcess
-from tests.support.receivers import receiver, smtp  # noqa: F401  # fixtures: a real SMTP server, a webhook receiver
+from tests.support.receivers import local_ca, receiver, smtp  # noqa: F401  # fixtures: SMTP, webhooks, a CA
 from tests.support.snapshotter import SnapshotterHarness, harness
 from tests.support.stack import Stack, create_database, drop_database, start_stack
 
@@ -47,6 +47,9 @@ class World:
             "DATABASE_URL": self.database_url,
             "PULSE_TOPIC_PREFIX": self.prefix,
             "PULSE_JWT_SECRET": get_settings().jwt_secret,
+            # The receivers speak plain http and SMTP, as on a developer's machine.
+            "PULSE_DEV_MODE": "true",
+            "PULSE_SMTP_TLS": "none",
             "PULSE_RETRY_MAX_SECONDS": "2",
             "PULSE_BATCH_TIMEOUT_MS": "50",
             "PULSE_SCHEDULE_ENABLED": "false",

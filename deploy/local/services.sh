@@ -117,6 +117,11 @@ healthy() {
     [[ $(http_status "$(host_of "$name")" "$(port_of "$name")" /healthz) == 200 ]]
 }
 
+# The local stack is a try-out: development mode (shared.settings.Settings.dev_mode) unless PULSE_DEV_MODE
+# says otherwise, and no TLS to an SMTP server on this host (nothing listens on 1025 unless you run one).
+export PULSE_DEV_MODE=${PULSE_DEV_MODE:-true}
+export PULSE_SMTP_TLS=${PULSE_SMTP_TLS:-none}
+
 # Unless DATABASE_URL names a database (then every service uses it as it is): the service's own login on the
 # local PostgreSQL, and the schema owner's for its migrations (shared.db_roles, provisioned by stack.sh).
 database_env() {
@@ -154,6 +159,8 @@ start_one() {
 cmd_start() {
     local names=("$@") name failed=()
     mkdir -p "$RUN_DIR" "$LOG_DIR"
+    [[ $PULSE_DEV_MODE == true ]] &&
+        log "development mode (PULSE_DEV_MODE=true): development secrets and plain-http webhooks are allowed"
     # One sync up front, so the services do not race each other to install the project.
     (cd "$ROOT" && "$(uv_bin)" sync --frozen --quiet)
     for name in "${names[@]}"; do

@@ -116,7 +116,7 @@ async def notify(
             officer=_person(officer) if officer is not None else None,
             team_leaders=[_person(t) for t in leaders.get(branch, [])] if branch and u.kind != "all" else [],
             admins=settings.admin_emails if u.kind == "all" else [],
-            webhook_urls=settings.webhook_urls,
+            webhook_urls=[w.url for w in settings.webhooks],
             now=now,
             give_up_after=dt.timedelta(seconds=settings.notification_give_up_seconds),
         )

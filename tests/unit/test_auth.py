@@ -107,7 +107,7 @@ def test_alg_none_token_is_invalid() -> None:
     unsigned = f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(_payload())}."
     with pytest.raises(InvalidToken):
         verify_token(unsigned, SECRET)
-    also_unsigned = jwt.encode(_payload(), None, algorithm="none")
+    also_unsigned = jwt.encode(_payload(), "", algorithm="none")
     with pytest.raises(InvalidToken):
         verify_token(also_unsigned, SECRET)
 

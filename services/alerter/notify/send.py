@@ -7,6 +7,8 @@ Success returns; every failure (refused, timed out, unreachable, a non-2xx answe
 from __future__ import annotations
 
 import asyncio
+import ssl
+import time
 from email.message import EmailMessage
 from email.utils import formatdate
 from typing import Protocol
@@ -77,7 +79,10 @@ async def send_email(settings: Settings, d: EmailContent, *, timeout: float = SM
             port=settings.smtp_port,
             username=settings.smtp_username or None,
             password=settings.smtp_password if settings.smtp_username else None,
-            start_tls=settings.smtp_starttls,
+            # STARTTLS is required, not attempted: a server that does not offer it fails the attempt.
+            start_tls=settings.smtp_tls == "starttls",
+            use_tls=settings.smtp_tls == "tls",
+            tls_context=tls_context(settings.smtp_ca_file) if settings.smtp_tls != "none" else None,
             timeout=timeout,
         )
     except aiosmtplib.SMTPException as exc:
@@ -86,13 +91,21 @@ async def send_email(settings: Settings, d: EmailContent, *, timeout: float = SM
         raise DeliveryError(f"SMTP {settings.smtp_host}:{settings.smtp_port}: {type(exc).__name__}: {exc}") from exc
 
 
-def webhook_headers(d: Delivery, secret: str) -> dict[str, str]:
+def tls_context(ca_file: str | None) -> ssl.SSLContext:
+    """Certificates checked against the system's CAs, or only against those of `ca_file` (PEM)."""
+    return ssl.create_default_context(cafile=ca_file)
+
+
+def webhook_headers(d: Delivery, secrets: list[str], *, now: float | None = None) -> dict[str, str]:
     if d.payload is None:
         raise DeliveryError("a webhook delivery without a payload")
+    if not secrets:
+        raise DeliveryError("no secret for this URL (it is no longer in PULSE_WEBHOOKS)")
+    timestamp = int(time.time() if now is None else now)
     return {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
-        "X-Pulse-Signature": signature(secret, d.payload),
+        "X-Pulse-Signature": signature(secrets, timestamp, d.delivery_id, d.payload),
         "X-Pulse-Delivery": d.delivery_id,
         "X-Pulse-Event": d.alert_event,
     }
@@ -100,24 +113,22 @@ def webhook_headers(d: Delivery, secret: str) -> dict[str, str]:
 
 async def post_webhook(
     d: Delivery,
-    secret: str,
+    secrets: list[str],
     *,
     timeout: float,  # noqa: ASYNC109  (also bounds each phase of the request inside httpx)
-    client: httpx.AsyncClient | None = None,
+    client: httpx.AsyncClient,
 ) -> None:
-    """POST `d.payload` exactly as it is, signed. 2xx is delivered; anything else raises `DeliveryError`.
+    """POST `d.payload` exactly as it is, signed with each of `secrets` at this moment, through `client` (the
+    worker's, which checks certificates against PULSE_WEBHOOK_CA_FILE or the system's CAs). 2xx is
+    delivered; anything else raises `DeliveryError`.
 
     Redirects are never followed (the URL comes from configuration only). `timeout` bounds the whole
-    attempt, connecting included. `client` may be a shared client; redirects stay off either way.
+    attempt, connecting included.
     """
-    headers = webhook_headers(d, secret)
+    headers = webhook_headers(d, secrets)
     try:
         async with asyncio.timeout(timeout):
-            if client is None:
-                async with httpx.AsyncClient(follow_redirects=False, timeout=timeout, trust_env=False) as own:
-                    await _post(own, d, headers, timeout)
-            else:
-                await _post(client, d, headers, timeout)
+            await _post(client, d, headers, timeout)
     except DeliveryError:
         raise
     except TimeoutError as exc:

@@ -28,7 +28,7 @@ from prometheus_client import Counter
 
 from services.alerter.notify import store
 from services.alerter.notify.plan import Delivery
-from services.alerter.notify.send import DeliveryError, post_webhook, send_email
+from services.alerter.notify.send import DeliveryError, post_webhook, send_email, tls_context
 from shared.events.alerts import NotificationDelivered, NotificationFailed, NotificationRequested
 from shared.kafka.pipeline import Outgoing, UnitOfWork
 from shared.logging import get_logger
@@ -178,7 +178,12 @@ async def deliver_notifications(
     )
     in_flight: set[asyncio.Task[None]] = set()
     faults = Backoff(0.2, 5.0)
-    async with httpx.AsyncClient(follow_redirects=False, trust_env=False, timeout=config.attempt_timeout) as client:
+    async with httpx.AsyncClient(
+        follow_redirects=False,
+        trust_env=False,
+        timeout=config.attempt_timeout,
+        verify=tls_context(service.settings.webhook_ca_file),
+    ) as client:
         try:
             while True:
                 room = config.max_in_flight - len(in_flight)
@@ -223,7 +228,7 @@ async def attempt_once(
     d: Delivery,
     *,
     timeout: float,  # noqa: ASYNC109  (passed on to the SMTP and HTTP clients too)
-    client: httpx.AsyncClient | None,
+    client: httpx.AsyncClient,
 ) -> None:
     """One attempt of `d`; raises `DeliveryError` when it fails (never waits longer than `timeout`)."""
     try:
@@ -231,7 +236,7 @@ async def attempt_once(
             if d.channel == "email":
                 await send_email(service.settings, d, timeout=timeout)
             else:
-                await post_webhook(d, service.settings.webhook_secret, timeout=timeout, client=client)
+                await post_webhook(d, service.settings.webhook_secrets(d.recipient), timeout=timeout, client=client)
     except TimeoutError as exc:
         raise DeliveryError(f"no answer within {timeout:g} s") from exc
 

@@ -20,24 +20,25 @@ import pytest
 from services.alerter import jobs
 from services.alerter.notify import plan, store, worker
 from services.alerter.notify.plan import Delivery, Person
-from services.alerter.notify.signing import verify
 from shared import db
 from shared.events.envelope import make_envelope
 from shared.kafka.outbox import OutboxRelay
 from shared.kafka.pipeline import UnitOfWork, unit_of_work
 from shared.kafka.producer import Producer
 from shared.metrics import REGISTRY
-from shared.settings import Settings
+from shared.settings import Settings, Webhook
 from shared.topics import Topic
 from tests.conftest import World
 from tests.support.kafka import Received, eventually
-from tests.support.receivers import Inbox, Receiver
+from tests.support.receivers import Inbox, LocalCA, Receiver, smtp_server
 from tests.support.stack import free_port
 
 pytestmark = pytest.mark.integration
 
 MIGRATIONS = Path(__file__).resolve().parents[3] / "services" / "alerter" / "migrations"
-SECRET = "test-webhook-secret-0123456789"
+SECRET = "test-webhook-secret-0123456789abcdef"
+# The receiver's paths the tests send to; each is a configured webhook, as deliveries only go to those.
+HOOKS = ("/hook", "/flaky", "/silent", "/moved")
 FROM = "pulse-alerts@bank.test"
 NOW_TIMEOUT = 20.0
 
@@ -127,8 +128,9 @@ async def alerter(world: World, smtp: tuple[Inbox, int], receiver: Receiver) -> 
         smtp_host="127.0.0.1",
         smtp_port=smtp_port,
         smtp_from=FROM,
-        webhook_urls=[receiver.url("/hook")],
-        webhook_secret=SECRET,
+        smtp_tls="none",
+        webhooks=[Webhook(url=receiver.url(path), secrets=[SECRET]) for path in HOOKS],
+        dev_mode=True,  # the receiver speaks plain http
     )
     pool = await db.create_pool(world.database_url, min_size=1, max_size=10)
     await db.migrate(pool, "alerter", MIGRATIONS)
@@ -266,8 +268,8 @@ async def test_a_webhook_arrives_signed_over_the_raw_body(alerter: Alerter, rece
     assert request.headers["x-pulse-delivery"] == d.delivery_id
     assert request.headers["x-pulse-event"] == "alert.raised"
     assert request.body == d.payload
-    assert verify(SECRET, request.body, request.headers["x-pulse-signature"])
-    assert not verify("another-secret", request.body, request.headers["x-pulse-signature"])
+    assert request.signed_by([SECRET])
+    assert not request.signed_by(["another-secret"])
     assert json.loads(request.body) == json.loads(json.dumps(envelope))
 
     events = await alerter.notifications(lambda es: bool(of_type(es, "notification.delivered", d.delivery_id)))
@@ -291,7 +293,7 @@ async def test_a_receiver_failing_twice_gets_the_third_try_with_the_same_deliver
     assert row["attempts"] == 3
     assert {r.headers["x-pulse-delivery"] for r in requests} == {d.delivery_id}
     assert {r.body for r in requests} == {d.payload}
-    assert all(verify(SECRET, r.body, r.headers["x-pulse-signature"]) for r in requests)
+    assert all(r.signed_by([SECRET]) for r in requests)
     # Exponential backoff: the second wait is longer than the first's minimum (0.2 s × 0.5 jitter).
     assert requests[1].at - requests[0].at >= 0.1
     assert requests[2].at - requests[1].at >= 0.2
@@ -443,3 +445,113 @@ def test_the_weekly_run_is_due_at_monday_nine_and_caught_up_within_twelve_hours(
     assert jobs.due_week(dt.datetime(2025, 10, 13, 20, 0, tzinfo=zone), 0, monday_nine) == dt.date(2025, 10, 13)
     # A first start on Thursday sends nothing until next Monday.
     assert jobs.due_week(dt.datetime(2025, 10, 16, 12, 0, tzinfo=zone), 0, monday_nine) is None
+
+
+# --- transport security ----------------------------------------------------------------------------------
+
+
+async def test_starttls_is_required_so_a_server_without_it_gets_nothing(
+    alerter: Alerter, smtp: tuple[Inbox, int]
+) -> None:
+    inbox, _ = smtp  # offers no STARTTLS
+    alerter.service.settings = alerter.service.settings.model_copy(update={"smtp_tls": "starttls"})
+    d = planned(raised(), email=True, give_up=1.0)[0]
+    alerter.start()
+    await alerter.stage([d])
+    row = await alerter.wait_status(d.delivery_id, "failed")
+    assert "STARTTLS" in row["last_error"]
+    assert inbox.mails == []
+
+
+@pytest.mark.parametrize("mode", ["starttls", "tls"])
+async def test_email_goes_encrypted_to_a_server_the_ca_file_vouches_for(
+    alerter: Alerter, local_ca: LocalCA, mode: str
+) -> None:
+    server_tls = (
+        {"tls_context": local_ca.server_context(), "require_starttls": True}
+        if mode == "starttls"
+        else {"ssl_context": local_ca.server_context()}
+    )
+    with smtp_server(**server_tls) as (inbox, port):
+        settings = alerter.service.settings.model_copy(
+            update={"smtp_tls": mode, "smtp_port": port, "smtp_ca_file": str(local_ca.ca_file)}
+        )
+        alerter.service.settings = settings
+        d = planned(raised(), email=True)[0]
+        alerter.start()
+        await alerter.stage([d])
+        await alerter.wait_status(d.delivery_id, "delivered")
+        (mail,) = inbox.mails
+    assert mail.tls
+    assert mail.rcpt_tos == [d.recipient]
+
+
+async def test_email_to_a_server_nobody_vouches_for_is_not_sent(alerter: Alerter, local_ca: LocalCA) -> None:
+    with smtp_server(ssl_context=local_ca.server_context()) as (inbox, port):
+        # The system's CAs do not know the tests' CA.
+        alerter.service.settings = alerter.service.settings.model_copy(update={"smtp_tls": "tls", "smtp_port": port})
+        d = planned(raised(), email=True, give_up=1.0)[0]
+        alerter.start()
+        await alerter.stage([d])
+        row = await alerter.wait_status(d.delivery_id, "failed")
+    assert "CERTIFICATE_VERIFY_FAILED" in row["last_error"]
+    assert inbox.mails == []
+
+
+@pytest.fixture
+async def https_receiver(local_ca: LocalCA) -> AsyncIterator[Receiver]:
+    the_receiver = Receiver(tls=local_ca.server_context())
+    await the_receiver.start()
+    try:
+        yield the_receiver
+    finally:
+        await the_receiver.stop()
+
+
+@pytest.mark.parametrize("trusted", [True, False], ids=["ca-file", "system-cas"])
+async def test_a_webhook_over_https_is_sent_only_to_a_certificate_the_alerter_trusts(
+    alerter: Alerter, https_receiver: Receiver, local_ca: LocalCA, trusted: bool
+) -> None:
+    url = https_receiver.url("/secure")
+    alerter.service.settings = alerter.service.settings.model_copy(
+        update={
+            "webhooks": [Webhook(url=url, secrets=[SECRET])],
+            "webhook_ca_file": str(local_ca.ca_file) if trusted else None,
+        }
+    )
+    (d,) = planned(raised(), urls=[url], give_up=1.0)
+    alerter.start()
+    await alerter.stage([d])
+    if trusted:
+        await alerter.wait_status(d.delivery_id, "delivered")
+        (request,) = https_receiver.to("/secure")
+        assert request.signed_by([SECRET])
+    else:
+        row = await alerter.wait_status(d.delivery_id, "failed")
+        assert "CERTIFICATE_VERIFY_FAILED" in row["last_error"]
+        assert https_receiver.to("/secure") == []
+
+
+async def test_while_a_secret_is_rotated_each_request_is_signed_with_both(alerter: Alerter, receiver: Receiver) -> None:
+    new_secret = "the-new-webhook-secret-fedcba9876543210"
+    url = receiver.url("/hook")
+    alerter.service.settings = alerter.service.settings.model_copy(
+        update={"webhooks": [Webhook(url=url, secrets=[SECRET, new_secret])]}
+    )
+    (d,) = planned(raised(), urls=[url])
+    alerter.start()
+    await alerter.stage([d])
+    await alerter.wait_status(d.delivery_id, "delivered")
+    (request,) = receiver.to("/hook")
+    assert request.headers["x-pulse-signature"].count("v1=") == 2
+    assert request.signed_by([SECRET])  # a receiver not yet told of the new secret
+    assert request.signed_by([new_secret])  # one that already forgot the old
+
+
+async def test_a_delivery_to_a_url_no_longer_configured_is_never_sent(alerter: Alerter, receiver: Receiver) -> None:
+    (d,) = planned(raised(), urls=[receiver.url("/gone")], give_up=1.0)
+    alerter.start()
+    await alerter.stage([d])
+    row = await alerter.wait_status(d.delivery_id, "failed")
+    assert "no secret" in row["last_error"]
+    assert receiver.to("/gone") == []

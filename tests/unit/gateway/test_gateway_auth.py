@@ -92,7 +92,7 @@ def test_token_signed_with_another_secret_gives_401(client: TestClient) -> None:
 def test_unsigned_and_wrong_alg_tokens_give_401(client: TestClient) -> None:
     payload = {"sub": "x", "role": "admin", "exp": int(dt.datetime.now(dt.UTC).timestamp()) + 600}
     for token in (
-        jwt.encode(payload, None, algorithm="none"),
+        jwt.encode(payload, "", algorithm="none"),
         jwt.encode(payload, SECRET * 2, algorithm="HS512"),
     ):
         _assert_error(client.get("/v1/whoami", headers=_auth(token)), 401, "unauthorized")
