@@ -64,7 +64,8 @@ up: install
 		echo "loading the demo data set (PULSE_DEMO=0 skips it)"; \
 		$(UV) run --frozen pulse demo; \
 	fi
-	@echo; echo "Pulse is up. Open the dashboard with one of these sign-in links (each valid for 12 hours):"; \
+	@echo; echo "Pulse is up, in development mode (PULSE_DEV_MODE=true: development secrets, not for real data)."; \
+	echo "Open the dashboard with one of these sign-in links (each works once, within 15 minutes):"; \
 	printf '  %-28s %s\n' "admin" "$$($(UV) run --frozen pulse token --url --role admin)"; \
 	if [[ "$${PULSE_DEMO:-1}" != 0 ]]; then \
 		printf '  %-28s %s\n' "team leader, $(DEMO_BRANCH)" \
@@ -74,7 +75,8 @@ up: install
 		printf '  %-28s %s\n' "wealth client, $(DEMO_CLIENT)" \
 			"$$($(UV) run --frozen pulse token --url --role client --client-id $(DEMO_CLIENT))"; \
 	fi; \
-	echo "  (or sign in at $(GATEWAY_URL)/signin with a token from: uv run pulse token --role ...)"; \
+	echo "  (a new link: uv run pulse token --url --role ...; or sign in at $(GATEWAY_URL)/signin with a token from"; \
+	echo "  uv run pulse token --role ...)"; \
 	echo "API: $(GATEWAY_URL)/v1 (docs: $(GATEWAY_URL)/docs), admin token: $$($(UV) run --frozen pulse token --role admin)"; \
 	echo "logs: .local/logs/   stop: make down   wipe: make reset"
 

@@ -47,6 +47,7 @@ from shared.settings import get_settings
 from shared.topics import Topic
 from tests.support.browser import launch
 from tests.support.processes import ServiceProcess
+from tests.support.stack import JWT_SECRET
 
 RESULTS = Path(__file__).resolve().parent / "results" / "dashboard.jsonl"
 TODAY = dt.date(2025, 11, 20)  # the same demo book on every run
@@ -217,7 +218,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 result["demo_loaded_s"] = round(time.perf_counter() - started, 1)
                 print(f"demo loaded in {result['demo_loaded_s']} s", flush=True)
                 gateway = services["gateway"]
-                token = issue_token(Role.ADMIN, secret=settings.jwt_secret)
+                token = issue_token(Role.ADMIN, sub="tester@bank.test", secret=JWT_SECRET)
                 changes = Changes(events, producer, prefix)
                 await asyncio.to_thread(viewers, gateway.url, f"pulse_session={token}", 10, 5.0, 0.5)  # warm up
                 result["viewers_think"] = await under_viewers(

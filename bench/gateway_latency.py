@@ -23,6 +23,7 @@ import asyncpg
 from bench.proc import CpuSampler
 from shared.auth import Role, issue_token
 from shared.settings import get_settings
+from tests.support.stack import JWT_SECRET
 
 RESULTS = Path(__file__).resolve().parent / "results" / "gateway_latency.jsonl"
 RATES = (50.0, 100.0, 200.0, 400.0, 800.0, 1600.0)
@@ -72,7 +73,7 @@ async def measure(
     """Each rate's latencies and, given the gateway's pid, the CPU seconds of the gateway, PostgreSQL and the
     load generator ("other") while it ran."""
     paths = await dashboard_paths(database_url)
-    token = issue_token(Role.ADMIN, secret=get_settings().jwt_secret)
+    token = issue_token(Role.ADMIN, sub="tester@bank.test", secret=JWT_SECRET)
     # Warm up (connections, plans, caches), then each rate in turn; stop once one fails to keep up.
     await asyncio.to_thread(load, url, token, paths, rates[0], 5.0)
     results = []

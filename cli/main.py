@@ -22,6 +22,7 @@ COMMANDS: list[str] = [
     "cli.dlq",
     "cli.snapshots",
     "cli.db",
+    "cli.revoke",
     "cli.demo.command",
 ]
 

@@ -1,8 +1,11 @@
 """`pulse token --role R [--officer-id X | --branch-id X | --client-id X] [--sub S] [--ttl-hours N] [--url]`.
 
 Prints one HS256 JWT signed with `PULSE_JWT_SECRET`, and nothing else, so `TOKEN=$(pulse token ...)` works.
-With `--url` it prints the dashboard's sign-in URL instead (`<gateway>/?token=<JWT>`, CONTRACT §6): opening it
-signs that person in. The gateway is `PULSE_GATEWAY_PUBLIC_URL`, else `http://PULSE_GATEWAY_HOST:PORT`.
+`--sub` names the person (the access log says who read what); outside development mode it is required.
+With `--url` it prints the dashboard's sign-in URL instead (`<gateway>/?token=<link>`, CONTRACT §6): a link
+that signs that person in once, within PULSE_SIGNIN_LINK_MINUTES, for a session of PULSE_SESSION_HOURS
+(`services/gateway/signin.py`). The gateway is `PULSE_GATEWAY_PUBLIC_URL`, else
+`http://PULSE_GATEWAY_HOST:PORT`.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import argparse
 import datetime as dt
 from typing import Any
 
-from shared.auth import SCOPE_CLAIM, Role, issue_token
+from shared.auth import API_AUDIENCE, SCOPE_CLAIM, SIGNIN_AUDIENCE, Role, issue_token
 from shared.settings import Settings, get_settings
 
 # Option that carries each role's scope id.
@@ -45,9 +48,11 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--branch-id", help="scope of a team_leader")
     parser.add_argument("--officer-id", help="scope of a loan_officer")
     parser.add_argument("--client-id", help="scope of a client")
-    parser.add_argument("--sub", help="subject (default: derived from role and scope id)")
+    parser.add_argument("--sub", help="the person (required outside development mode)")
     parser.add_argument("--ttl-hours", type=_positive_hours, default=12.0, help="validity in hours (default 12)")
-    parser.add_argument("--url", action="store_true", help="print the dashboard's sign-in URL holding the token")
+    parser.add_argument(
+        "--url", action="store_true", help="print a one-time sign-in URL of the dashboard instead (minutes long)"
+    )
     parser.set_defaults(func=run, _parser=parser)
 
 
@@ -58,20 +63,39 @@ def run(args: argparse.Namespace) -> int:
     if claim is not None and not getattr(args, claim):
         parser.error(f"role {role.value} requires {_SCOPE_OPTION[role]}")  # exits 2
     settings = get_settings()
+    keys = settings.jwt_keys()
+    if keys is None:
+        parser.error("PULSE_JWT_SECRET is not set (PULSE_DEV_MODE=true uses the development secret)")
+    scope_id = getattr(args, claim) if claim is not None else None
+    sub = args.sub or (dev_subject(role, scope_id) if settings.dev_mode else None)
+    if not sub:
+        parser.error("--sub is required: the person the token is for (e.g. their email address)")
+    if args.url:  # a one-time link, redeemed for a session by the gateway
+        ttl, audience = dt.timedelta(minutes=settings.signin_link_minutes), SIGNIN_AUDIENCE
+    else:
+        ttl, audience = dt.timedelta(hours=args.ttl_hours), API_AUDIENCE
+    if ttl > dt.timedelta(hours=settings.jwt_max_lifetime_hours):
+        parser.error(f"--ttl-hours is longer than PULSE_JWT_MAX_LIFETIME_HOURS ({settings.jwt_max_lifetime_hours:g})")
     try:
         token = issue_token(
             role,
-            sub=args.sub,
+            sub=sub,
             branch_id=args.branch_id,
             officer_id=args.officer_id,
             client_id=args.client_id,
-            ttl=dt.timedelta(hours=args.ttl_hours),
-            secret=settings.jwt_secret,
+            ttl=ttl,
+            secret=keys,
+            audience=audience,
         )
     except ValueError as exc:  # e.g. an id with characters an identifier may not have
         parser.error(_first_line(exc))
     print(f"{gateway_url(settings)}/?token={token}" if args.url else token)
     return 0
+
+
+def dev_subject(role: Role, scope_id: str | None) -> str:
+    """In development mode only: a made-up person for a role (`dev:team_leader:BR-NORTH`)."""
+    return f"dev:{role.value}" + (f":{scope_id}" if scope_id else "")
 
 
 def gateway_url(settings: Settings) -> str:

@@ -4,8 +4,8 @@
   migrations with it (`PULSE_MIGRATION_DATABASE_URL`) and nothing else does.
 - Each service's runtime role (`pulse_snapshotter`, ...) reads and writes the rows of its own schema's tables:
   no DDL, no other schema ("one schema per service" is enforced, not a convention).
-- The gateway's role (`pulse_gateway`) reads the aggregator's read model and nothing else, and its
-  transactions are read-only by default.
+- The gateway's role (`pulse_gateway`) reads the aggregator's read model, and its transactions are
+  read-only by default; it writes only its own schema (sign-in links used), in a transaction that says so.
 - Every runtime role has a server-side `statement_timeout`, so a runaway statement stops whatever the client.
 
 `provision()` creates or corrects all of it, idempotently, for the current database; roles are cluster-wide,
@@ -26,9 +26,11 @@ from shared.logging import get_logger
 
 log = get_logger(__name__)
 
-# Each of these services owns the schema of its name (shared.service.Service.schema).
-SERVICE_SCHEMAS: tuple[str, ...] = ("snapshotter", "returns", "aggregator", "alerter")
-# Readers of another's schema, read-only: the gateway serves the aggregator's read model.
+# Each of these services owns the schema of its name (shared.service.Service.schema); the gateway's holds only
+# its sign-in links and the revoked tokens' ids.
+SERVICE_SCHEMAS: tuple[str, ...] = ("snapshotter", "returns", "aggregator", "alerter", "gateway")
+# Readers of another's schema, read-only, and read-only by default in their own: the gateway serves the
+# aggregator's read model (and writes only when it redeems a sign-in link, saying so).
 READERS: Mapping[str, tuple[str, ...]] = {"gateway": ("aggregator",)}
 OWNER = "owner"
 
@@ -57,7 +59,7 @@ class RolePlan:
 
     def names(self) -> tuple[str, ...]:
         """Every login: the owner, the services, the readers (the keys of `passwords` in `provision`)."""
-        return (OWNER, *SERVICE_SCHEMAS, *READERS)
+        return (OWNER, *SERVICE_SCHEMAS, *(r for r in READERS if r not in SERVICE_SCHEMAS))
 
 
 async def provision(conn: Connection, plan: RolePlan, passwords: Mapping[str, str]) -> None:
@@ -82,7 +84,8 @@ async def provision(conn: Connection, plan: RolePlan, passwords: Mapping[str, st
             for schema in schemas:
                 await _grant(conn, schema, plan.owner, plan.login(reader), "SELECT", "SELECT")
     for schema in SERVICE_SCHEMAS:
-        await _set(conn, plan.login(schema), "statement_timeout", plan.service_statement_timeout)
+        if schema not in READERS:
+            await _set(conn, plan.login(schema), "statement_timeout", plan.service_statement_timeout)
     for reader in READERS:
         await _set(conn, plan.login(reader), "statement_timeout", plan.reader_statement_timeout)
         await _set(conn, plan.login(reader), "default_transaction_read_only", "on")

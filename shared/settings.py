@@ -15,9 +15,10 @@ from zoneinfo import ZoneInfo
 from pydantic import AliasChoices, BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.auth import SigningKeys, TokenRules
 from shared.events.bounds import EventBounds
 
-# A development default only; deployments set PULSE_JWT_SECRET.
+# Published here, so only ever used in development mode (PULSE_DEV_MODE), and refused outside it.
 DEV_JWT_SECRET = "pulse-dev-secret-change-me-0123456789abcdef"  # noqa: S105
 
 
@@ -65,7 +66,36 @@ class Settings(BaseSettings):
     # The login that owns the service's schema (shared.db_roles), for its migrations only; without it the
     # migrations run with DATABASE_URL's login (one login for everything, as on a bare development database).
     migration_database_url: str | None = None
-    jwt_secret: str = Field(DEV_JWT_SECRET, min_length=32)
+    # The HS256 key that signs Pulse's own tokens (`pulse token`, the gateway's sessions); with
+    # PULSE_JWT_PREVIOUS_SECRETS, still accepted until their tokens expire (rotation). Unset outside
+    # development mode: no token of Pulse's own, only those of the OpenID Connect provider.
+    jwt_secret: str | None = Field(None, min_length=32)
+    jwt_previous_secrets: list[str] = Field(default_factory=list)
+    jwt_leeway_seconds: float = Field(60, ge=0, le=300)
+    jwt_max_lifetime_hours: float = Field(24, gt=0)
+    # A sign-in link (`pulse token --url`) is usable once, within this many minutes; the session it opens
+    # lasts `session_hours` (at most the maximum lifetime of a token).
+    signin_link_minutes: float = Field(15, gt=0)
+    session_hours: float = Field(12, gt=0)
+    # An OpenID Connect provider (e.g. https://sso.bank.example/realms/pulse): its tokens (RS256 or ES256,
+    # keys from its JWKS) are accepted when issued by it for `oidc_audience`; `oidc_claims` says which of
+    # their claims hold the person's name (sub), role and scope ids.
+    oidc_issuer: str | None = None
+    oidc_audience: str | None = None
+    oidc_claims: dict[str, str] = Field(
+        default_factory=lambda: {
+            "sub": "preferred_username",
+            "role": "pulse_role",
+            "branch_id": "pulse_branch_id",
+            "officer_id": "pulse_officer_id",
+            "client_id": "pulse_client_id",
+        }
+    )
+    # How long the provider's keys are kept before they are read again (a key it no longer lists stops
+    # working then; a key not seen yet is looked for at once).
+    oidc_keys_max_age_seconds: float = Field(300, gt=0)
+    # How often (seconds) the gateway reads the revoked tokens' ids again.
+    revocations_refresh_seconds: float = Field(5, gt=0)
     topic_prefix: str = ""
     # Consumer groups are named after the topic prefix unless this is set: a second set of services with
     # their own groups (and an empty database) replays every topic from offset 0.
@@ -141,6 +171,13 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _safe_outside_development(self) -> Settings:
+        published = {DEV_JWT_SECRET} & {self.jwt_secret, *self.jwt_previous_secrets}
+        if published and not self.dev_mode:
+            raise ValueError("PULSE_JWT_SECRET is the development secret, which is published: choose your own")
+        if any(len(k) < 32 for k in self.jwt_previous_secrets):
+            raise ValueError("a key of PULSE_JWT_PREVIOUS_SECRETS is shorter than 32 characters")
+        if (self.oidc_issuer is None) != (self.oidc_audience is None):
+            raise ValueError("PULSE_OIDC_ISSUER and PULSE_OIDC_AUDIENCE go together")
         if self.smtp_username and self.smtp_tls == "none":
             raise ValueError("PULSE_SMTP_TLS=none with SMTP credentials: they would travel in clear")
         urls = [w.url for w in self.webhooks]
@@ -151,6 +188,19 @@ class Settings(BaseSettings):
             if plain:
                 raise ValueError(f"webhooks must use https outside development mode (PULSE_DEV_MODE): {plain}")
         return self
+
+    def jwt_keys(self) -> SigningKeys | None:
+        """The keys of Pulse's own tokens: PULSE_JWT_SECRET (the development secret in development mode)
+        then the previous ones; None if there are none."""
+        first = self.jwt_secret or (DEV_JWT_SECRET if self.dev_mode else None)
+        keys = [k for k in (first, *self.jwt_previous_secrets) if k]
+        return SigningKeys(keys) if keys else None
+
+    def token_rules(self) -> TokenRules:
+        return TokenRules(
+            leeway=dt.timedelta(seconds=self.jwt_leeway_seconds),
+            max_lifetime=dt.timedelta(hours=self.jwt_max_lifetime_hours),
+        )
 
     def webhook_secrets(self, url: str) -> list[str]:
         """The secrets that sign what `url` is sent (none if it is no longer configured)."""

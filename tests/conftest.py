@@ -12,12 +12,11 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from shared.settings import get_settings
 from tests.support.kafka import Bus, create_topics, delete_topics
 from tests.support.processes import ServiceProcess
 from tests.support.receivers import local_ca, receiver, smtp  # noqa: F401  # fixtures: SMTP, webhooks, a CA
 from tests.support.snapshotter import SnapshotterHarness, harness
-from tests.support.stack import Stack, create_database, drop_database, start_stack
+from tests.support.stack import JWT_SECRET, Stack, create_database, drop_database, start_stack
 
 
 @pytest.fixture(scope="session")
@@ -46,7 +45,7 @@ class World:
             "KAFKA_BOOTSTRAP_SERVERS": self.stack.kafka_bootstrap,
             "DATABASE_URL": self.database_url,
             "PULSE_TOPIC_PREFIX": self.prefix,
-            "PULSE_JWT_SECRET": get_settings().jwt_secret,
+            "PULSE_JWT_SECRET": JWT_SECRET,
             # The receivers speak plain http and SMTP, as on a developer's machine.
             "PULSE_DEV_MODE": "true",
             "PULSE_SMTP_TLS": "none",

@@ -130,10 +130,8 @@ database_env() {
     service=$(service_of "$1")
     export DATABASE_URL
     DATABASE_URL=$(local_db_url "$service")
-    if [[ $service != gateway ]]; then
-        export PULSE_MIGRATION_DATABASE_URL
-        PULSE_MIGRATION_DATABASE_URL=$(local_db_url owner)
-    fi
+    export PULSE_MIGRATION_DATABASE_URL
+    PULSE_MIGRATION_DATABASE_URL=$(local_db_url owner)
 }
 
 start_one() {

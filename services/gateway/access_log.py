@@ -1,5 +1,5 @@
 """The gateway's access log: one JSON line per HTTP request, for audit (who read which scope or client, who
-changed what). It records the time, the caller's `sub` and role (once verified), the method, the ROUTE
+changed what). It records the time, the caller's `sub`, role and token id (once verified), the method, the ROUTE
 TEMPLATE, the scope or client asked for, the status and the duration, and never a token, a cookie or the raw
 path or query string (a sign-in link's `?token=` must not reach a log). Uvicorn's own access log stays off.
 """
@@ -41,6 +41,7 @@ class AccessLogMiddleware(RequestObserver):
             "access",
             sub=getattr(claims, "sub", None),
             role=getattr(getattr(claims, "role", None), "value", None),
+            jti=getattr(claims, "jti", None),  # the token's id, which `pulse revoke` takes
             method=scope.get("method"),
             route=route,
             **asked,

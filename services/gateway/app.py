@@ -9,6 +9,9 @@ dependency; every page in `services.gateway.pages.ROUTERS` behind the session (e
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -28,6 +31,7 @@ from services.gateway.errors import (
     error_response,
     install_error_handlers,
 )
+from services.gateway.identity import Authenticator
 from services.gateway.live import LiveFeed
 from services.gateway.metrics import CONTENT_TYPE_LATEST, GatewayMetrics, MetricsMiddleware
 from services.gateway.pages import ROUTERS as PAGE_ROUTERS
@@ -38,9 +42,12 @@ from services.gateway.pages.session import SignInRequired, TokenSignInMiddleware
 from services.gateway.publisher import Publisher
 from services.gateway.routes import ROUTERS
 from services.gateway.security import SESSION_COOKIE, current_claims
+from shared import db as db_plumbing
+from shared.retry import retry_transient
 from shared.settings import Settings, get_settings
 
 TITLE = "Pulse gateway"
+logger = logging.getLogger("services.gateway.app")
 
 
 class Liveness(BaseModel):
@@ -59,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     publisher = Publisher(  # started lazily
         settings.kafka_bootstrap_servers, prefix=settings.topic_prefix, bounds=settings.event_bounds()
     )
+    authenticator = Authenticator.from_settings(settings, db)  # refuses to start with no way to verify a token
     live = LiveFeed(settings.database_url)
     regions = Regions(live)
     assets = Assets(Path(settings.node_modules_dir) if settings.node_modules_dir else None)
@@ -67,9 +75,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await db.connect()  # a database that is down is logged, not fatal: /readyz says 503 until it is up
         await live.start()  # likewise: it keeps trying to listen
+        migrations = asyncio.create_task(migrate_when_reachable(settings), name="gateway-migrations")
         try:
             yield
         finally:
+            migrations.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await migrations
             await live.close()
             await publisher.close()
             await db.close()
@@ -82,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.db = db
+    app.state.authenticator = authenticator
     app.state.metrics = metrics
     app.state.publisher = publisher
     app.state.live = live
@@ -134,6 +147,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
 
     return app
+
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+async def migrate_when_reachable(settings: Settings) -> None:
+    """The gateway's own tables (sign-in links, revoked tokens), as the schema owner's login when there is one;
+    retried in the background until the database answers, since the gateway starts without it."""
+
+    async def migrate() -> None:
+        url = settings.migration_database_url or settings.database_url
+        pool = await db_plumbing.create_pool(url, max_size=1, retry=False)
+        try:
+            await db_plumbing.migrate(pool, "gateway", MIGRATIONS)
+        finally:
+            await pool.close()
+
+    try:
+        await retry_transient(migrate, what="gateway migrations", initial=0.5, maximum=30.0)
+    except Exception:  # a deployment fault (rights, say): sign-in links answer 503 until it is fixed
+        logger.exception("the gateway's migrations failed")
 
 
 async def _sign_in(request: Request, exc: Exception) -> Response:

@@ -9,7 +9,7 @@ to that body. An unexpected exception is logged and answered with a 500 that lea
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -124,7 +124,7 @@ def error_response(
     )
 
 
-HtmlErrors = Callable[[Request, int, str, str], Response | None]
+HtmlErrors = Callable[[Request, int, str, str], Awaitable[Response | None]]
 """Renders an error as a page for a request that wants one (None: answer with the JSON body)."""
 
 
@@ -145,17 +145,17 @@ def _describe_validation_errors(errors: Sequence[Any]) -> str:
     return "; ".join(parts) or "invalid parameters"
 
 
-def _answer(
+async def _answer(
     request: Request, status_code: int, code: str, message: str, headers: Mapping[str, str] | None = None
 ) -> Response:
     html: HtmlErrors | None = getattr(request.app.state, "html_errors", None)
-    page = html(request, status_code, code, message) if html is not None else None
+    page = await html(request, status_code, code, message) if html is not None else None
     return page if page is not None else error_response(status_code, code, message, headers)
 
 
 async def _api_error_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
-    return _answer(request, exc.status_code, exc.code, exc.message, exc.headers)
+    return await _answer(request, exc.status_code, exc.code, exc.message, exc.headers)
 
 
 async def _http_exception_handler(request: Request, exc: Exception) -> Response:
@@ -171,12 +171,12 @@ async def _http_exception_handler(request: Request, exc: Exception) -> Response:
         message = "request failed"
     if status_code >= 500:  # never leak details of a server-side failure
         message = "internal error"
-    return _answer(request, status_code, code_for_status(status_code), message, exc.headers)
+    return await _answer(request, status_code, code_for_status(status_code), message, exc.headers)
 
 
 async def _validation_error_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    return _answer(request, 422, "invalid_parameters", _describe_validation_errors(exc.errors()))
+    return await _answer(request, 422, "invalid_parameters", _describe_validation_errors(exc.errors()))
 
 
 async def _unexpected_error_handler(request: Request, exc: Exception) -> JSONResponse:
@@ -190,13 +190,13 @@ async def _unexpected_error_handler(request: Request, exc: Exception) -> JSONRes
     return error_response(500, "internal_error", "internal error")
 
 
-def _page_or_body(scope: Scope, status_code: int, code: str, message: str) -> Response:
+async def _page_or_body(scope: Scope, status_code: int, code: str, message: str) -> Response:
     app = scope.get("app")
     html: HtmlErrors | None = getattr(getattr(app, "state", None), "html_errors", None)
     page = None
     if html is not None:
         try:
-            page = html(Request(scope), status_code, code, message)
+            page = await html(Request(scope), status_code, code, message)
         except Exception:  # the page itself failed: the JSON body still answers
             logger.exception("error page failed")
     return page if page is not None else error_response(status_code, code, message)
@@ -231,7 +231,7 @@ class CatchAllMiddleware:
             if started:
                 raise
             logger.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
-            response = _page_or_body(scope, 500, "internal_error", "internal error")
+            response = await _page_or_body(scope, 500, "internal_error", "internal error")
             await response(scope, receive, send)
 
 

@@ -24,7 +24,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from services.gateway.access_log import CLAIMS_STATE
 from services.gateway.errors import forbidden, unauthorized
-from shared.auth import Claims, InvalidToken, Role, verify_token
+from services.gateway.identity import Authenticator
+from shared.auth import Claims, InvalidToken, Role
 from shared.settings import Settings
 
 BEARER_SCHEME_NAME = "bearerAuth"
@@ -35,7 +36,7 @@ bearer = HTTPBearer(
     auto_error=False,
     scheme_name=BEARER_SCHEME_NAME,
     bearerFormat="JWT",
-    description="HS256 JWT, e.g. from `pulse token --role admin`.",
+    description="A JWT: Pulse's own (HS256, from `pulse token --role admin`) or the identity provider's.",
 )
 
 
@@ -45,9 +46,15 @@ def settings_of(request: Request) -> Settings:
     return settings
 
 
-def verify(request: Request, token: str) -> Claims:
+def authenticator_of(request: Request) -> Authenticator:
+    authenticator = request.app.state.authenticator
+    assert isinstance(authenticator, Authenticator)
+    return authenticator
+
+
+async def verify(request: Request, token: str) -> Claims:
     """The token's claims, verified as the API verifies them; `InvalidToken` otherwise."""
-    return verify_token(token, settings_of(request).jwt_secret)
+    return await authenticator_of(request).verify(token)
 
 
 # --- same origin (CSRF) ---------------------------------------------------------------------------------
@@ -89,13 +96,13 @@ def require_same_origin(request: Request) -> None:
 # --- the caller -------------------------------------------------------------------------------------------
 
 
-def session_claims(request: Request) -> Claims | None:
+async def session_claims(request: Request) -> Claims | None:
     """The claims of a valid session cookie, if any (what the pages check)."""
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return None
     try:
-        return verify(request, token)
+        return await verify(request, token)
     except InvalidToken:
         return None
 
@@ -108,7 +115,7 @@ async def current_claims(
     with the cookie from another origin is a 403."""
     if credentials is not None:
         try:
-            claims = verify(request, credentials.credentials)
+            claims = await verify(request, credentials.credentials)
         except InvalidToken as exc:
             raise unauthorized(f"invalid token: {exc.reason}") from exc
     else:
@@ -116,7 +123,7 @@ async def current_claims(
         if not token:
             raise unauthorized("missing bearer token")
         try:
-            claims = verify(request, token)
+            claims = await verify(request, token)
         except InvalidToken as exc:
             raise unauthorized(f"invalid session: {exc.reason}") from exc
     setattr(request.state, CLAIMS_STATE, claims)  # for the access log, even if what follows refuses

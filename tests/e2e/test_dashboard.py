@@ -32,7 +32,6 @@ from cli.demo.loans import build_loan_book
 from cli.demo.wealth import build_wealth_book
 from shared.auth import Role, issue_token
 from shared.events.envelope import make_envelope
-from shared.settings import get_settings
 from shared.topics import Topic, key_for
 from tests.conftest import World, open_world
 from tests.support.browser import (
@@ -44,7 +43,7 @@ from tests.support.browser import (
     unreachable_by_keyboard,
 )
 from tests.support.kafka import Bus, eventually
-from tests.support.stack import Stack, free_port
+from tests.support.stack import JWT_SECRET, Stack, free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -114,10 +113,14 @@ class Dashboard:
     @property
     def tokens(self) -> dict[str, str]:
         return {
-            "admin": issue_token(Role.ADMIN, secret=self.secret),
-            "team_leader": issue_token(Role.TEAM_LEADER, branch_id=self.branch, secret=self.secret),
-            "loan_officer": issue_token(Role.LOAN_OFFICER, officer_id=self.officer, secret=self.secret),
-            "client": issue_token(Role.CLIENT, client_id=self.client, secret=self.secret),
+            "admin": issue_token(Role.ADMIN, sub="tester@bank.test", secret=self.secret),
+            "team_leader": issue_token(
+                Role.TEAM_LEADER, branch_id=self.branch, sub="tester@bank.test", secret=self.secret
+            ),
+            "loan_officer": issue_token(
+                Role.LOAN_OFFICER, officer_id=self.officer, sub="tester@bank.test", secret=self.secret
+            ),
+            "client": issue_token(Role.CLIENT, client_id=self.client, sub="tester@bank.test", secret=self.secret),
         }
 
     async def api(self, path: str, role: str = "admin") -> Any:
@@ -164,7 +167,7 @@ async def dashboard(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> A
         yield Dashboard(
             gateway.url,
             world,
-            get_settings().jwt_secret,
+            JWT_SECRET,
             branch,
             officer,
             other,

@@ -10,13 +10,13 @@ import httpx
 import pytest
 
 from shared.auth import issue_token
-from shared.settings import get_settings
 from shared.topics import Topic, key_for
 from tests.conftest import World
 from tests.integration.loans.conftest import BookFactory
 from tests.integration.loans.test_branch_equals_pooled_book import FIELDS, book_events
 from tests.support.kafka import eventually
 from tests.support.snapshotter import aggregator_harness, event
+from tests.support.stack import JWT_SECRET
 
 pytestmark = pytest.mark.e2e
 
@@ -76,7 +76,7 @@ async def test_out_of_order_and_redelivered_events_converge_to_the_in_order_read
 
     await eventually(converged, timeout=180, interval=1.0)
 
-    token = issue_token("admin", secret=get_settings().jwt_secret)
+    token = issue_token("admin", sub="tester@bank.test", secret=JWT_SECRET)
     async with httpx.AsyncClient(base_url=gateway.url, headers={"Authorization": f"Bearer {token}"}) as http:
         response = await http.get("/v1/loans/summary", params={"scope": "branch:B", "date": LAST.isoformat()})
     assert response.status_code == 200

@@ -11,11 +11,11 @@ import httpx
 import pytest
 
 from shared.auth import issue_token
-from shared.settings import get_settings
 from shared.topics import Topic
 from tests.conftest import World
 from tests.support.kafka import eventually
 from tests.support.snapshotter import event
+from tests.support.stack import JWT_SECRET
 
 pytestmark = pytest.mark.e2e
 
@@ -45,7 +45,7 @@ async def test_late_flows_and_a_restated_valuation_reach_the_dashboard(world: Wo
     for name in ("snapshotter", "returns", "aggregator"):
         world.service(name)
     gateway = world.service("gateway")
-    token = issue_token("admin", secret=get_settings().jwt_secret)
+    token = issue_token("admin", sub="tester@bank.test", secret=JWT_SECRET)
 
     # A: 100 on 04-01 → 110 on 05-01. B: 300 → 290 with +20 on 04-16, but the flow arrives last, and B's
     # May valuation is first sent wrong (280) and then restated (290, later occurred_at).

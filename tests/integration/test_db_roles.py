@@ -1,6 +1,6 @@
 """PostgreSQL logins on the real server (shared.db_roles): a service writes its own schema only, the gateway
-writes nothing, only the migration role changes the schemas, and the server stops a statement that runs
-longer than its login allows."""
+never writes the read model (only its own sign-in ledger, in a transaction that says so), only the migration
+role changes the schemas, and the server stops a statement that runs longer than its login allows."""
 
 from __future__ import annotations
 
@@ -60,18 +60,22 @@ async def test_a_service_writes_its_own_schema_and_nobody_else_s(migrated: str, 
     conn = await as_login(migrated, service)
     try:
         async with conn.transaction():
+            # The gateway writes only in a transaction that says so (services/gateway/signin.py).
+            await conn.execute("SET TRANSACTION READ WRITE")
             await conn.execute(f"INSERT INTO {service}.inbox (consumer, event_id) VALUES ('t', 'e1')")
             await conn.execute(f"UPDATE {service}.inbox SET processed_at = now() WHERE event_id = 'e1'")
             await conn.execute(f"DELETE FROM {service}.inbox WHERE event_id = 'e1'")
             # The outbox's id comes from a sequence the service may use.
             await conn.execute(f"INSERT INTO {service}.outbox (topic, value) VALUES ('t', '\\x00')")
+        await conn.execute("SET default_transaction_read_only = off")  # the gateway's default: see below
         for other in SERVICE_SCHEMAS:
             if other == service:
                 continue
             with pytest.raises(asyncpg.InsufficientPrivilegeError):
                 await conn.execute(f"INSERT INTO {other}.inbox (consumer, event_id) VALUES ('t', 'e1')")
-            with pytest.raises(asyncpg.InsufficientPrivilegeError):
-                await conn.fetch(f"SELECT * FROM {other}.inbox")
+            if (service, other) != ("gateway", "aggregator"):  # the one schema another may read
+                with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                    await conn.fetch(f"SELECT * FROM {other}.inbox")
         # No DDL: the schema changes only through migrations.
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
             await conn.execute(f"CREATE TABLE {service}.mine (x int)")
@@ -83,7 +87,7 @@ async def test_a_service_writes_its_own_schema_and_nobody_else_s(migrated: str, 
         await conn.close()
 
 
-async def test_the_gateway_reads_the_read_model_and_cannot_write_at_all(migrated: str) -> None:
+async def test_the_gateway_reads_the_read_model_and_never_writes_it(migrated: str) -> None:
     conn = await as_login(migrated, "gateway")
     ack = "INSERT INTO aggregator.alert_acknowledgements SELECT * FROM aggregator.alert_acknowledgements"
     try:
@@ -91,6 +95,8 @@ async def test_the_gateway_reads_the_read_model_and_cannot_write_at_all(migrated
         assert await conn.fetchval("SELECT count(*) FROM aggregator.alerts") == 0
         with pytest.raises(asyncpg.ReadOnlySQLTransactionError):
             await conn.execute(ack)
+        with pytest.raises(asyncpg.ReadOnlySQLTransactionError):  # its own ledger too, unless it says so
+            await conn.execute("INSERT INTO gateway.signin_links (jti, expires_at) VALUES ('l1', now())")
         # Read-only is only the default, which a session may change: the rights are what stop it.
         async with conn.transaction(readonly=False):
             await conn.execute("SET TRANSACTION READ WRITE")

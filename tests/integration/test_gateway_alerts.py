@@ -52,14 +52,14 @@ def at(hours: int) -> dt.datetime:
 
 # --- tokens -------------------------------------------------------------------------------------------
 
-ADMIN = issue_token(Role.ADMIN, secret=SECRET)
-LEADER_B1 = issue_token(Role.TEAM_LEADER, branch_id="B1", secret=SECRET)
-LEADER_B2 = issue_token(Role.TEAM_LEADER, branch_id="B2", secret=SECRET)
-LEADER_B9 = issue_token(Role.TEAM_LEADER, branch_id="B9", secret=SECRET)  # a branch without alerts
-OFFICER_O1 = issue_token(Role.LOAN_OFFICER, officer_id="O1", secret=SECRET)
-OFFICER_O3 = issue_token(Role.LOAN_OFFICER, officer_id="O3", secret=SECRET)
-OFFICER_O9 = issue_token(Role.LOAN_OFFICER, officer_id="O9", secret=SECRET)  # no alerts
-CLIENT = issue_token(Role.CLIENT, client_id="C1", secret=SECRET)
+ADMIN = issue_token(Role.ADMIN, sub="ops@bank.test", secret=SECRET)
+LEADER_B1 = issue_token(Role.TEAM_LEADER, branch_id="B1", sub="nia@bank.test", secret=SECRET)
+LEADER_B2 = issue_token(Role.TEAM_LEADER, branch_id="B2", sub="nia@bank.test", secret=SECRET)
+LEADER_B9 = issue_token(Role.TEAM_LEADER, branch_id="B9", sub="nia@bank.test", secret=SECRET)  # a branch without alerts
+OFFICER_O1 = issue_token(Role.LOAN_OFFICER, officer_id="O1", sub="tester@bank.test", secret=SECRET)
+OFFICER_O3 = issue_token(Role.LOAN_OFFICER, officer_id="O3", sub="tester@bank.test", secret=SECRET)
+OFFICER_O9 = issue_token(Role.LOAN_OFFICER, officer_id="O9", sub="tester@bank.test", secret=SECRET)  # no alerts
+CLIENT = issue_token(Role.CLIENT, client_id="C1", sub="tester@bank.test", secret=SECRET)
 
 
 def auth(token: str) -> dict[str, str]:
@@ -89,7 +89,7 @@ SEED: list[dict[str, Any]] = [
         day=D2,
         raised_at=at(7),
     ),
-    acknowledged("A3-o1", "team_leader:B1", at(10)),
+    acknowledged("A3-o1", "nia@bank.test", at(10)),
     raised(
         "A4-o2",
         alert_type="high_default_rate",
@@ -172,6 +172,7 @@ A4_JSON = (
 def settings_for(database_url: str, *, kafka: str = CLOSED, prefix: str = "") -> Settings:
     return Settings(
         database_url=login_url(database_url, "gateway"),
+        migration_database_url=login_url(database_url, "owner"),
         topic_prefix=prefix,
         kafka_bootstrap_servers=kafka,
         jwt_secret=SECRET,
@@ -471,7 +472,7 @@ async def test_ack_publishes_one_event_keyed_by_scope_and_the_read_model_applies
                 1,
             )
             assert set(event.data) == {"alert_id", "acknowledged_by", "acknowledged_at"}
-            assert (event.data["alert_id"], event.data["acknowledged_by"]) == ("A7b-o1", "team_leader:B1")
+            assert (event.data["alert_id"], event.data["acknowledged_by"]) == ("A7b-o1", "nia@bank.test")
             acknowledged_at = dt.datetime.fromisoformat(event.data["acknowledged_at"])
             assert before <= acknowledged_at <= after
 
@@ -487,7 +488,7 @@ async def test_ack_publishes_one_event_keyed_by_scope_and_the_read_model_applies
             async with pool.acquire() as conn:
                 row = await conn.fetchrow("SELECT * FROM aggregator.alerts WHERE alert_id = 'A7b-o1'")
             assert row is not None
-            assert (row["acknowledged_by"], row["acknowledged_at"]) == ("team_leader:B1", acknowledged_at)
+            assert (row["acknowledged_by"], row["acknowledged_at"]) == ("nia@bank.test", acknowledged_at)
 
             # A resolved alert may be acknowledged too; an admin may acknowledge any alert.
             for token, alert_id, key in ((ADMIN, "A4-o2", b"officer:O2"), (ADMIN, "A1-all", b"all")):
@@ -495,7 +496,7 @@ async def test_ack_publishes_one_event_keyed_by_scope_and_the_read_model_applies
                 assert response.status_code == 202, response.text
                 mine_record = await read_event(world, response.json()["event_id"])
                 assert mine_record.key == key
-                assert parse_envelope(mine_record.value).data["acknowledged_by"] == "admin"
+                assert parse_envelope(mine_record.value).data["acknowledged_by"] == "ops@bank.test"
     finally:
         await pool.close()
 

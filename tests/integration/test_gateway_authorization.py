@@ -242,6 +242,7 @@ async def kafka_topics(stack: Stack) -> AsyncIterator[str]:
 def gateway_settings(database_url: str, stack: Stack, prefix: str) -> Settings:
     return Settings(
         database_url=login_url(database_url, "gateway"),
+        migration_database_url=login_url(database_url, "owner"),
         kafka_bootstrap_servers=stack.kafka_bootstrap,
         topic_prefix=prefix,
         jwt_secret=SECRET,
@@ -251,10 +252,14 @@ def gateway_settings(database_url: str, stack: Stack, prefix: str) -> Settings:
 # --- callers ------------------------------------------------------------------------------------------
 
 TOKENS: dict[str, str] = {
-    "admin": issue_token(Role.ADMIN, secret=SECRET),
-    "team_leader": issue_token(Role.TEAM_LEADER, branch_id="B1", secret=SECRET),  # branch B1: O1, O2
-    "loan_officer": issue_token(Role.LOAN_OFFICER, officer_id="O1", secret=SECRET),  # in branch B1
-    "client": issue_token(Role.CLIENT, client_id="C1", secret=SECRET),
+    "admin": issue_token(Role.ADMIN, sub="ops@bank.test", secret=SECRET),
+    "team_leader": issue_token(
+        Role.TEAM_LEADER, branch_id="B1", sub="nia@bank.test", secret=SECRET
+    ),  # branch B1: O1, O2
+    "loan_officer": issue_token(
+        Role.LOAN_OFFICER, officer_id="O1", sub="tester@bank.test", secret=SECRET
+    ),  # in branch B1
+    "client": issue_token(Role.CLIENT, client_id="C1", sub="tester@bank.test", secret=SECRET),
 }
 
 
@@ -269,8 +274,8 @@ def _in(hours: float) -> int:
 # Tokens that must all be refused with 401, whatever the endpoint.
 BAD_TOKENS: dict[str, str | None] = {
     "no token": None,
-    "expired": issue_token(Role.ADMIN, secret=SECRET, ttl=dt.timedelta(minutes=-1)),
-    "forged (signed with another secret)": issue_token(Role.ADMIN, secret=OTHER_SECRET),
+    "expired": issue_token(Role.ADMIN, sub="ops@bank.test", secret=SECRET, ttl=dt.timedelta(minutes=-1)),
+    "forged (signed with another secret)": issue_token(Role.ADMIN, sub="ops@bank.test", secret=OTHER_SECRET),
     "alg none": ".".join(
         [_b64({"alg": "none", "typ": "JWT"}), _b64({"sub": "admin", "role": "admin", "exp": _in(1)}), ""]
     ),

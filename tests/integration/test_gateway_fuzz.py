@@ -60,8 +60,8 @@ SEED = 20250303
 UNREACHABLE = "127.0.0.1:1"  # nothing listens on port 1
 
 CALLERS: dict[str, str] = {
-    "admin": issue_token(Role.ADMIN, secret=SECRET),
-    "team_leader": issue_token(Role.TEAM_LEADER, branch_id="B1", secret=SECRET),
+    "admin": issue_token(Role.ADMIN, sub="tester@bank.test", secret=SECRET),
+    "team_leader": issue_token(Role.TEAM_LEADER, branch_id="B1", sub="tester@bank.test", secret=SECRET),
 }
 
 # Values offered for half of the generated values of these parameters: what the read model holds, what

@@ -39,13 +39,13 @@ D = Decimal
 
 # --- tokens -------------------------------------------------------------------------------------------
 
-ADMIN = issue_token(Role.ADMIN, secret=SECRET)
-LEADER_B1 = issue_token(Role.TEAM_LEADER, branch_id="B1", secret=SECRET)
-LEADER_B9 = issue_token(Role.TEAM_LEADER, branch_id="B9", secret=SECRET)  # a branch without data
-OFFICER_O1 = issue_token(Role.LOAN_OFFICER, officer_id="O1", secret=SECRET)
-OFFICER_O5 = issue_token(Role.LOAN_OFFICER, officer_id="O5", secret=SECRET)  # data on D1 only
-OFFICER_O9 = issue_token(Role.LOAN_OFFICER, officer_id="O9", secret=SECRET)  # no data
-CLIENT = issue_token(Role.CLIENT, client_id="C1", secret=SECRET)
+ADMIN = issue_token(Role.ADMIN, sub="ops@bank.test", secret=SECRET)
+LEADER_B1 = issue_token(Role.TEAM_LEADER, branch_id="B1", sub="nia@bank.test", secret=SECRET)
+LEADER_B9 = issue_token(Role.TEAM_LEADER, branch_id="B9", sub="nia@bank.test", secret=SECRET)  # a branch without data
+OFFICER_O1 = issue_token(Role.LOAN_OFFICER, officer_id="O1", sub="tester@bank.test", secret=SECRET)
+OFFICER_O5 = issue_token(Role.LOAN_OFFICER, officer_id="O5", sub="tester@bank.test", secret=SECRET)  # data on D1 only
+OFFICER_O9 = issue_token(Role.LOAN_OFFICER, officer_id="O9", sub="tester@bank.test", secret=SECRET)  # no data
+CLIENT = issue_token(Role.CLIENT, client_id="C1", sub="tester@bank.test", secret=SECRET)
 
 
 def auth(token: str) -> dict[str, str]:
@@ -195,6 +195,7 @@ async def seed(conn: Connection, rows: list[dict[str, Any]]) -> None:
 def settings_for(database_url: str, *, kafka: str = CLOSED, prefix: str = "") -> Settings:
     return Settings(
         database_url=login_url(database_url, "gateway"),
+        migration_database_url=login_url(database_url, "owner"),
         topic_prefix=prefix,
         kafka_bootstrap_servers=kafka,
         jwt_secret=SECRET,
@@ -638,18 +639,23 @@ async def test_snapshot_request_publishes_one_event_on_the_control_topic(world: 
     assert first.event_type == "snapshot.requested"
     assert first.source == "gateway"
     assert first.schema_version == 1
-    assert first.data == {"business_date": "2025-03-03", "officer_id": "O1", "force": True, "requested_by": "admin"}
+    assert first.data == {
+        "business_date": "2025-03-03",
+        "officer_id": "O1",
+        "force": True,
+        "requested_by": "ops@bank.test",
+    }
 
     assert records[1].key == b"2025-03-04"
     assert second.event_id == whole_day.json()["event_id"]
-    assert second.data == {"business_date": "2025-03-04", "force": False, "requested_by": "admin"}
+    assert second.data == {"business_date": "2025-03-04", "force": False, "requested_by": "ops@bank.test"}
 
 
 # --- the access log -------------------------------------------------------------------------------------
 
 
 async def test_the_access_log_says_who_read_which_scope_and_never_a_token(client: httpx.AsyncClient) -> None:
-    leaked = issue_token(Role.ADMIN, secret=SECRET)  # as a sign-in link's `?token=` would carry it
+    leaked = issue_token(Role.ADMIN, sub="ops@bank.test", secret=SECRET)  # as a sign-in link's `?token=` would carry it
     with structlog.testing.capture_logs() as logs:
         read = await client.get(
             "/v1/loans/summary", params={"scope": "branch:B1", "token": leaked}, headers=auth(LEADER_B1)
@@ -659,7 +665,7 @@ async def test_the_access_log_says_who_read_which_scope_and_never_a_token(client
         await client.get("/healthz")  # a probe: not logged
     assert (read.status_code, refused.status_code, anonymous.status_code) == (200, 403, 401)
     access = [entry for entry in logs if entry["event"] == "access"]
-    leader = {"sub": "team_leader:B1", "role": "team_leader", "method": "GET", "route": "/v1/loans/summary"}
+    leader = {"sub": "nia@bank.test", "role": "team_leader", "method": "GET", "route": "/v1/loans/summary"}
     assert [{k: e.get(k) for k in (*leader, "scope", "status")} for e in access] == [
         {**leader, "scope": "branch:B1", "status": 200},
         {**leader, "scope": "all", "status": 403},

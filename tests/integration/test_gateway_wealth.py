@@ -35,12 +35,12 @@ D = Decimal
 
 # --- tokens -------------------------------------------------------------------------------------------
 
-ADMIN = issue_token(Role.ADMIN, secret=SECRET)
-CLIENT_C1 = issue_token(Role.CLIENT, client_id="C1", secret=SECRET)
-CLIENT_C2 = issue_token(Role.CLIENT, client_id="C2", secret=SECRET)  # data on D1 and D2 only
-CLIENT_C9 = issue_token(Role.CLIENT, client_id="C9", secret=SECRET)  # no data
-LEADER = issue_token(Role.TEAM_LEADER, branch_id="B1", secret=SECRET)
-OFFICER = issue_token(Role.LOAN_OFFICER, officer_id="O1", secret=SECRET)
+ADMIN = issue_token(Role.ADMIN, sub="tester@bank.test", secret=SECRET)
+CLIENT_C1 = issue_token(Role.CLIENT, client_id="C1", sub="tester@bank.test", secret=SECRET)
+CLIENT_C2 = issue_token(Role.CLIENT, client_id="C2", sub="tester@bank.test", secret=SECRET)  # data on D1 and D2 only
+CLIENT_C9 = issue_token(Role.CLIENT, client_id="C9", sub="tester@bank.test", secret=SECRET)  # no data
+LEADER = issue_token(Role.TEAM_LEADER, branch_id="B1", sub="tester@bank.test", secret=SECRET)
+OFFICER = issue_token(Role.LOAN_OFFICER, officer_id="O1", sub="tester@bank.test", secret=SECRET)
 
 
 def auth(token: str) -> dict[str, str]:
@@ -267,7 +267,12 @@ async def seed(conn: Connection) -> None:
 
 
 def settings_for(database_url: str) -> Settings:
-    return Settings(database_url=login_url(database_url, "gateway"), kafka_bootstrap_servers=CLOSED, jwt_secret=SECRET)
+    return Settings(
+        database_url=login_url(database_url, "gateway"),
+        migration_database_url=login_url(database_url, "owner"),
+        kafka_bootstrap_servers=CLOSED,
+        jwt_secret=SECRET,
+    )
 
 
 @asynccontextmanager

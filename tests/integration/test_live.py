@@ -34,7 +34,7 @@ pytestmark = pytest.mark.integration
 
 SECRET = "gateway-live-test-secret-0123456789abcdef"
 MIGRATIONS = Path(__file__).resolve().parents[2] / "services/aggregator/migrations"
-ADMIN = issue_token(Role.ADMIN, secret=SECRET)
+ADMIN = issue_token(Role.ADMIN, sub="tester@bank.test", secret=SECRET)
 D3, D4, D5 = dt.date(2025, 3, 3), dt.date(2025, 3, 4), dt.date(2025, 3, 5)
 
 LOANS_ROW = (
@@ -105,7 +105,12 @@ async def gateway(stack: Stack) -> AsyncIterator[Gateway]:
         finally:
             await pool.close()
         app = create_app(
-            Settings(database_url=login_url(url, "gateway"), jwt_secret=SECRET, kafka_bootstrap_servers="127.0.0.1:1")
+            Settings(
+                database_url=login_url(url, "gateway"),
+                migration_database_url=login_url(url, "owner"),
+                jwt_secret=SECRET,
+                kafka_bootstrap_servers="127.0.0.1:1",
+            )
         )
         port = free_port()
         server = uvicorn.Server(

@@ -90,7 +90,7 @@ def cookie_attributes(response: httpx.Response) -> dict[str, str]:
 async def test_a_token_url_starts_a_session_and_answers_the_same_url_without_the_token(
     http: httpx.AsyncClient,
 ) -> None:
-    token = issue_token(Role.TEAM_LEADER, branch_id="B1", secret=SECRET)  # 12 hours from now
+    token = issue_token(Role.TEAM_LEADER, branch_id="B1", sub="nia@bank.test", secret=SECRET)  # 12 hours from now
     response = await http.get(f"/loans?scope=branch:B1&token={token}&range=30d")
     assert response.status_code == 303
     assert response.headers["location"] == "/loans?scope=branch:B1&range=30d"
@@ -117,8 +117,11 @@ async def test_over_https_the_cookie_is_secure(gateway: Gateway) -> None:
     ("token", "reason"),
     [
         ("not-a-jwt", "invalid"),
-        (issue_token(Role.ADMIN, secret="another-secret-0123456789abcdef-0123456789"), "invalid"),
-        (issue_token(Role.ADMIN, secret=SECRET, ttl=dt.timedelta(minutes=-5)), "expired"),
+        (
+            issue_token(Role.ADMIN, sub="ops@bank.test", secret="another-secret-0123456789abcdef-0123456789"),
+            "invalid",
+        ),
+        (issue_token(Role.ADMIN, sub="ops@bank.test", secret=SECRET, ttl=dt.timedelta(minutes=-5)), "expired"),
     ],
 )
 async def test_a_bad_token_url_goes_to_the_sign_in_form_which_says_why(
@@ -266,7 +269,7 @@ async def test_mark_as_read_in_place_publishes_and_answers_the_row(gateway: Gate
     assert "Mark as read" not in response.text
     records = await bus.read_until(Topic.ALERTS, lambda seen: any(b'"al-o2"' in (r.value or b"") for r in seen))
     acks = [json.loads(r.value or b"{}") for r in records if b'"al-o2"' in (r.value or b"")]
-    assert [a["data"]["acknowledged_by"] for a in acks] == ["team_leader:B1"]
+    assert [a["data"]["acknowledged_by"] for a in acks] == ["nia@bank.test"]
     outside = await http.post("/alerts/al-b2/ack", headers={"Origin": BASE, "HX-Request": "true"})
     assert outside.status_code == 403  # another branch's alert
 
@@ -480,7 +483,9 @@ async def test_static_assets_are_served_versioned_and_compressed(http: httpx.Asy
 
 
 async def test_an_expired_session_is_sent_to_sign_in_saying_so(http: httpx.AsyncClient) -> None:
-    http.cookies.set(SESSION_COOKIE, issue_token(Role.ADMIN, secret=SECRET, ttl=dt.timedelta(seconds=-1)))
+    http.cookies.set(
+        SESSION_COOKIE, issue_token(Role.ADMIN, sub="ops@bank.test", secret=SECRET, ttl=dt.timedelta(minutes=-2))
+    )
     response = await http.get("/alerts")
     assert response.status_code == 303
     assert parse_qs(urlsplit(response.headers["location"]).query) == {"next": ["/alerts"], "reason": ["expired"]}

@@ -10,7 +10,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from tests.support.stack import ROOT, free_port, login_url
+from tests.support.stack import JWT_SECRET, ROOT, free_port, login_url
 
 PORT_SETTING = {
     "snapshotter": "PULSE_SNAPSHOTTER_PORT",
@@ -27,9 +27,7 @@ def service_logins(env: dict[str, str], name: str) -> dict[str, str]:
     url = env.get("DATABASE_URL")
     if url is None:
         return env
-    logins = {"DATABASE_URL": login_url(url, name)}
-    if name != "gateway":
-        logins["PULSE_MIGRATION_DATABASE_URL"] = login_url(url, "owner")
+    logins = {"DATABASE_URL": login_url(url, name), "PULSE_MIGRATION_DATABASE_URL": login_url(url, "owner")}
     return {**env, **logins}
 
 
@@ -41,7 +39,8 @@ class ServiceProcess:
         self.name = name
         self.instance = instance
         self.port = free_port()
-        self.env = service_logins({**os.environ, **env, PORT_SETTING[name]: str(self.port)}, name)
+        given = {"PULSE_JWT_SECRET": JWT_SECRET, **os.environ, **env, PORT_SETTING[name]: str(self.port)}
+        self.env = service_logins(given, name)
         self.log_path = log_dir / (f"{name}.log" if instance == 1 else f"{name}-{instance}.log")
         self.proc: subprocess.Popen[bytes] | None = None
 

@@ -76,6 +76,8 @@ async def _execute(server_url: str, statement: str) -> None:
 # password, deploy/local/lib.sh): services run with their own login (`ServiceProcess`), as deployed.
 ROLES = RolePlan()
 ROLE_PASSWORD = "pulse"
+# The key of the tokens the tests sign, and of the services they start (`ServiceProcess`).
+JWT_SECRET = "pulse-tests-jwt-secret-0123456789abcdef"
 
 
 def login_url(url: str, name: str) -> str:

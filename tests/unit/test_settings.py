@@ -7,7 +7,9 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from shared.settings import Settings, Webhook
+from services.gateway.app import create_app
+from shared.auth import SigningKeys
+from shared.settings import DEV_JWT_SECRET, Settings, Webhook
 
 pytestmark = pytest.mark.unit
 
@@ -75,3 +77,47 @@ def test_smtp_is_tls_by_default_and_credentials_never_go_in_clear() -> None:
     with pytest.raises(ValidationError, match="travel in clear"):
         Settings(smtp_tls="none", smtp_username="pulse", smtp_password="secret")
     Settings(smtp_tls="tls", smtp_username="pulse", smtp_password="secret")
+
+
+def test_the_published_development_secret_only_works_in_development_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PULSE_DEV_MODE", raising=False)
+    monkeypatch.delenv("PULSE_JWT_SECRET", raising=False)
+    assert Settings().jwt_keys() is None  # nothing to sign or verify Pulse's own tokens with
+    with pytest.raises(ValidationError, match="development secret"):
+        Settings(jwt_secret=DEV_JWT_SECRET)
+    with pytest.raises(ValidationError, match="development secret"):
+        Settings(jwt_secret="a-secret-of-our-own-0123456789abcdef", jwt_previous_secrets=[DEV_JWT_SECRET])
+    keys = Settings(dev_mode=True).jwt_keys()
+    assert keys is not None
+    assert keys.signing == DEV_JWT_SECRET
+
+
+def test_jwt_keys_sign_with_the_current_secret_and_verify_with_the_previous_ones() -> None:
+    current, previous = "the-current-secret-0123456789abcdef", "the-previous-secret-0123456789abcdef"
+    keys = Settings(jwt_secret=current, jwt_previous_secrets=[previous]).jwt_keys()
+    assert keys is not None
+    assert keys.signing == current
+    assert keys.find(SigningKeys.kid_of(previous)) == previous
+    with pytest.raises(ValidationError, match="shorter than 32"):
+        Settings(jwt_secret=current, jwt_previous_secrets=["short"])
+
+
+def test_an_identity_provider_needs_its_audience() -> None:
+    with pytest.raises(ValidationError, match="go together"):
+        Settings(oidc_issuer="https://sso.bank.example/realms/pulse")
+    Settings(oidc_issuer="https://sso.bank.example/realms/pulse", oidc_audience="pulse-gateway")
+
+
+def test_the_gateway_refuses_to_start_with_no_way_to_verify_a_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PULSE_DEV_MODE", raising=False)
+    monkeypatch.delenv("PULSE_JWT_SECRET", raising=False)
+    with pytest.raises(RuntimeError, match="no way to verify a token"):
+        create_app(Settings(database_url="postgresql://x:y@127.0.0.1:1/z"))
+    create_app(Settings(database_url="postgresql://x:y@127.0.0.1:1/z", dev_mode=True))
+    create_app(
+        Settings(
+            database_url="postgresql://x:y@127.0.0.1:1/z",
+            oidc_issuer="https://sso.bank.example/realms/pulse",
+            oidc_audience="pulse-gateway",
+        )
+    )

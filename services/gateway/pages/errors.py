@@ -30,10 +30,10 @@ def wants_page(request: Request) -> bool:
     return is_page(request.url.path) and "text/html" in request.headers.get("accept", "")
 
 
-def html_errors(request: Request, status_code: int, code: str, message: str) -> Response | None:
+async def html_errors(request: Request, status_code: int, code: str, message: str) -> Response | None:
     if not wants_page(request):
         return None
-    claims = session_claims(request)
+    claims = await session_claims(request)
     response = render(
         request,
         "error.html",

@@ -20,10 +20,10 @@ router = APIRouter(include_in_schema=False)
 RECONNECT_MILLISECONDS = 2000
 
 
-def require_session(request: Request) -> Claims:
+async def require_session(request: Request) -> Claims:
     """A 401, not a redirect: an event stream cannot follow one to the sign-in page. A dependency, so that it
     is answered before the stream starts."""
-    claims = session_claims(request)
+    claims = await session_claims(request)
     if claims is None:
         raise unauthorized("no session")
     return claims

@@ -1,8 +1,10 @@
 """Signing in to the pages (CONTRACT §6), the way Jupyter's printed URLs work.
 
-- Any page URL may carry `?token=<JWT>`: `TokenSignInMiddleware` verifies it exactly as the API does, sets
-  the session cookie (`security.start_session`) and answers 303 to the same URL without the token, before
-  any route or log sees the query. An invalid token goes to the sign-in form, which says why.
+- Any page URL may carry `?token=<JWT>`: `TokenSignInMiddleware` sets the session cookie
+  (`security.start_session`) and answers 303 to the same URL without the token, before any route or log sees
+  the query. A one-time sign-in link (`pulse token --url`, `services/gateway/signin.py`) is redeemed for a
+  session of the gateway's own; any other token is verified exactly as the API does and is the session. An
+  invalid, expired or used link goes to the sign-in form, which says why.
 - A page without a valid session answers 303 to `/signin?next=<the page>`; `POST /signin` takes a pasted
   token (form field `token`), `POST /signout` ends the session. Both are refused from another origin.
 - `/` sends each role to its home page.
@@ -13,21 +15,26 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import parse_qsl, urlencode
 
+import jwt
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.gateway.access import AccessPolicy
+from services.gateway.errors import ApiError, error_response
 from services.gateway.pages.templating import render
 from services.gateway.security import (
     SAFE_METHODS,
+    authenticator_of,
     end_session,
     require_same_origin,
     session_claims,
+    settings_of,
     start_session,
     verify,
 )
-from shared.auth import InvalidToken, Role
+from services.gateway.signin import redeem, session_for
+from shared.auth import SIGNIN_AUDIENCE, Claims, InvalidToken, Role
 
 PAGE_TAG = "pages"
 """The tag of every page route: their errors are answered with pages (`pages/errors.py`)."""
@@ -57,12 +64,15 @@ def safe_next(url: str | None) -> str:
 SIGNIN_REASONS = {
     "expired": "That sign-in link has expired. Ask for a new one, or paste a token.",
     "invalid": "That sign-in link is not valid. Ask for a new one, or paste a token.",
+    "used": "That sign-in link has been used already: each works once. Ask for a new one, or paste a token.",
     "signed_out": "You are signed out.",
 }
 """Why the sign-in form is shown, by code: a query parameter never puts its own words on the page."""
 
 
 def reason_of(exc: InvalidToken) -> str:
+    if "already used" in exc.reason:
+        return "used"
     return "expired" if "expired" in exc.reason else "invalid"
 
 
@@ -75,10 +85,10 @@ def _url_of(request: Request) -> str:
     return request.url.path + (f"?{request.url.query}" if request.url.query else "")
 
 
-def page_access(request: Request) -> AccessPolicy:
+async def page_access(request: Request) -> AccessPolicy:
     """FastAPI dependency of every page: the session's caller, or a redirect to sign in. A page that
     changes state (a POST) must come from the gateway's own pages."""
-    claims = session_claims(request)
+    claims = await session_claims(request)
     if claims is None:
         raise SignInRequired(_url_of(request))
     if request.method not in SAFE_METHODS:
@@ -101,6 +111,26 @@ def split_token(query: str) -> tuple[str | None, str]:
     return token, "&".join(rest)
 
 
+async def open_session(request: Request, token: str) -> tuple[str, Claims]:
+    """The session a `?token=` opens: a one-time sign-in link is redeemed for a session token of the gateway's
+    own; any other token the API accepts is the session itself."""
+    if audience_of(token) != SIGNIN_AUDIENCE:
+        return token, await verify(request, token)
+    authenticator = authenticator_of(request)
+    link = await authenticator.verify(token, audience=SIGNIN_AUDIENCE)
+    assert authenticator.keys is not None  # a link verified, so Pulse has keys of its own
+    await redeem(request.app.state.db, link)
+    settings = settings_of(request)
+    return session_for(link, authenticator.keys, authenticator.rules, settings.session_hours)
+
+
+def audience_of(token: str) -> object:
+    try:
+        return jwt.decode(token, options={"verify_signature": False}).get("aud")
+    except (jwt.PyJWTError, ValueError, TypeError, AttributeError):
+        return None  # verification says what is wrong with it
+
+
 class TokenSignInMiddleware:
     """`GET <page>?token=<JWT>`: start a session and answer 303 to the page without the token."""
 
@@ -120,12 +150,14 @@ class TokenSignInMiddleware:
         clean = path + (f"?{rest}" if rest else "")
         response: Response
         try:
-            claims = verify(request, token)
+            session, claims = await open_session(request, token)
         except InvalidToken as exc:
             response = RedirectResponse(signin_url(clean, reason_of(exc)), 303)
+        except ApiError as exc:
+            response = error_response(exc.status_code, exc.code, exc.message)
         else:
             response = RedirectResponse(clean, 303)
-            start_session(request, response, token, claims)
+            start_session(request, response, session, claims)
         response.headers["Cache-Control"] = "no-store"
         response.headers["Referrer-Policy"] = "no-referrer"  # the URL we came from holds the token
         await response(scope, receive, send)
@@ -165,7 +197,7 @@ async def signin(
     require_same_origin(request)
     target = safe_next(next)
     try:
-        claims = verify(request, token.strip())
+        claims = await verify(request, token.strip())
     except InvalidToken as exc:
         error = "Paste a token to sign in." if not token.strip() else f"That token is not valid: {exc.reason}."
         return render(request, "signin.html", {"next": target, "error": error}, status_code=401)

@@ -13,8 +13,8 @@ import pytest
 
 import cli.main
 from cli.main import main
-from shared.auth import Role, verify_token
-from shared.settings import get_settings
+from shared.auth import SIGNIN_AUDIENCE, InvalidToken, Role, verify_token
+from shared.settings import DEV_JWT_SECRET, get_settings
 
 pytestmark = pytest.mark.unit
 
@@ -24,6 +24,7 @@ SECRET = "cli-token-test-secret-0123456789abcdef-xyz"
 @pytest.fixture(autouse=True)
 def jwt_secret(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     monkeypatch.setenv("PULSE_JWT_SECRET", SECRET)
+    monkeypatch.delenv("PULSE_DEV_MODE", raising=False)  # `make` sets it
     get_settings.cache_clear()
     yield SECRET
     get_settings.cache_clear()
@@ -41,10 +42,11 @@ def jwt_secret(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 def test_token_prints_a_verifiable_jwt(
     capsys: pytest.CaptureFixture[str], argv: list[str], role: Role, scope: dict[str, str]
 ) -> None:
-    assert main(["token", *argv]) == 0
+    assert main(["token", *argv, "--sub", "ada@bank.test"]) == 0
     out = capsys.readouterr().out
     assert out.count("\n") == 1  # the token only, on one line
     claims = verify_token(out.strip(), SECRET)
+    assert claims.sub == "ada@bank.test"
     assert claims.role is role
     for name in ("branch_id", "officer_id", "client_id"):
         assert getattr(claims, name) == scope.get(name)
@@ -125,9 +127,43 @@ def test_token_url_is_the_dashboards_sign_in_link(
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     get_settings.cache_clear()
-    assert main(["token", "--role", "team_leader", "--branch-id", "BR-NORTH", "--url"]) == 0
+    assert main(["token", "--role", "team_leader", "--branch-id", "BR-NORTH", "--sub", "nia@bank.test", "--url"]) == 0
     url = capsys.readouterr().out.strip()
     prefix = f"{base}/?token="
     assert url.startswith(prefix)
-    claims = verify_token(url.removeprefix(prefix), SECRET)
-    assert (claims.role, claims.branch_id) == (Role.TEAM_LEADER, "BR-NORTH")
+    link = url.removeprefix(prefix)
+    claims = verify_token(link, SECRET, audience=SIGNIN_AUDIENCE)  # a one-time link, not an API token
+    assert (claims.role, claims.branch_id, claims.sub) == (Role.TEAM_LEADER, "BR-NORTH", "nia@bank.test")
+    assert claims.iat is not None
+    assert claims.exp - claims.iat == dt.timedelta(minutes=15)
+    with pytest.raises(InvalidToken, match="wrong audience"):
+        verify_token(link, SECRET)
+
+
+def test_the_person_is_required_outside_development_mode(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert main(["token", "--role", "admin"]) == 2
+    assert "--sub is required" in capsys.readouterr().err
+    monkeypatch.setenv("PULSE_DEV_MODE", "true")
+    get_settings.cache_clear()
+    assert main(["token", "--role", "loan_officer", "--officer-id", "LO-1"]) == 0
+    assert verify_token(capsys.readouterr().out.strip(), SECRET).sub == "dev:loan_officer:LO-1"
+
+
+def test_no_secret_no_token_outside_development_mode(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PULSE_JWT_SECRET")
+    get_settings.cache_clear()
+    assert main(["token", "--role", "admin", "--sub", "ops@bank.test"]) == 2
+    assert "PULSE_JWT_SECRET is not set" in capsys.readouterr().err
+    monkeypatch.setenv("PULSE_DEV_MODE", "true")
+    get_settings.cache_clear()
+    assert main(["token", "--role", "admin", "--sub", "ops@bank.test"]) == 0
+    assert verify_token(capsys.readouterr().out.strip(), DEV_JWT_SECRET).sub == "ops@bank.test"
+
+
+def test_a_token_cannot_outlive_the_maximum_lifetime(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["token", "--role", "admin", "--sub", "ops@bank.test", "--ttl-hours", "25"]) == 2
+    assert "PULSE_JWT_MAX_LIFETIME_HOURS" in capsys.readouterr().err

@@ -52,7 +52,7 @@ def client() -> Iterator[TestClient]:
 
 @pytest.fixture
 def auth() -> dict[str, str]:
-    return {"Authorization": f"Bearer {issue_token(Role.ADMIN, secret=SECRET)}"}
+    return {"Authorization": f"Bearer {issue_token(Role.ADMIN, sub='tester@bank.test', secret=SECRET)}"}
 
 
 def _error(response: Any, status: int, code: str) -> str:

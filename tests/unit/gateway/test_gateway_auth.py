@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from services.gateway.app import create_app
 from services.gateway.security import AdminClaims, current_claims
-from shared.auth import Role, issue_token
+from shared.auth import Role, SigningKeys, issue_token
 from shared.settings import Settings
 
 pytestmark = pytest.mark.unit
@@ -79,13 +79,13 @@ def test_garbage_authorization_gives_401(client: TestClient, header: str) -> Non
 
 
 def test_expired_token_gives_401(client: TestClient) -> None:
-    token = issue_token(Role.ADMIN, ttl=dt.timedelta(seconds=-1), secret=SECRET)
+    token = issue_token(Role.ADMIN, ttl=dt.timedelta(seconds=-61), sub="tester@bank.test", secret=SECRET)
     body = _assert_error(client.get("/v1/whoami", headers=_auth(token)), 401, "unauthorized")
     assert "expired" in body["error"]["message"]
 
 
 def test_token_signed_with_another_secret_gives_401(client: TestClient) -> None:
-    token = issue_token(Role.ADMIN, secret="some-other-secret-0123456789abcdef-xyz")
+    token = issue_token(Role.ADMIN, sub="tester@bank.test", secret="some-other-secret-0123456789abcdef-xyz")
     _assert_error(client.get("/v1/whoami", headers=_auth(token)), 401, "unauthorized")
 
 
@@ -99,8 +99,10 @@ def test_unsigned_and_wrong_alg_tokens_give_401(client: TestClient) -> None:
 
 
 def test_token_with_bad_claims_gives_401(client: TestClient) -> None:
-    payload = {"sub": "x", "role": "loan_officer", "exp": int(dt.datetime.now(dt.UTC).timestamp()) + 600}
-    token = jwt.encode(payload, SECRET, algorithm="HS256")
+    now = int(dt.datetime.now(dt.UTC).timestamp())
+    payload = {"iss": "pulse", "aud": "pulse-gateway", "sub": "x", "role": "loan_officer", "iat": now,
+               "exp": now + 600, "jti": "j"}  # fmt: skip
+    token = jwt.encode(payload, SECRET, algorithm="HS256", headers={"kid": SigningKeys.kid_of(SECRET)})
     body = _assert_error(client.get("/v1/whoami", headers=_auth(token)), 401, "unauthorized")
     assert "officer_id" in body["error"]["message"]
 
@@ -124,6 +126,7 @@ def test_whoami_for_each_role(
 ) -> None:
     token = issue_token(
         role,
+        sub="tester@bank.test",
         secret=SECRET,
         branch_id=scope.get("branch_id"),
         officer_id=scope.get("officer_id"),
@@ -148,7 +151,7 @@ def test_whoami_for_each_role(
 
 
 def test_whoami_bad_query_parameter_gives_422(client: TestClient) -> None:
-    token = issue_token(Role.ADMIN, secret=SECRET)
+    token = issue_token(Role.ADMIN, sub="tester@bank.test", secret=SECRET)
     response = client.get("/v1/whoami", params={"verbose": "maybe"}, headers=_auth(token))
     body = _assert_error(response, 422, "invalid_parameters")
     assert "verbose" in body["error"]["message"]
@@ -159,12 +162,12 @@ def test_bad_query_parameter_without_token_is_still_401(client: TestClient) -> N
 
 
 def test_admin_only_route_forbids_other_roles(client: TestClient) -> None:
-    officer = issue_token(Role.LOAN_OFFICER, officer_id="O1", secret=SECRET)
+    officer = issue_token(Role.LOAN_OFFICER, officer_id="O1", sub="tester@bank.test", secret=SECRET)
     _assert_error(client.post("/v1/test/admin-only", headers=_auth(officer)), 403, "forbidden")
-    admin = issue_token(Role.ADMIN, secret=SECRET)
+    admin = issue_token(Role.ADMIN, sub="tester@bank.test", secret=SECRET)
     response = client.post("/v1/test/admin-only", headers=_auth(admin))
     assert response.status_code == 202
-    assert response.json() == {"accepted_for": "admin"}
+    assert response.json() == {"accepted_for": "tester@bank.test"}
     _assert_error(client.post("/v1/test/admin-only"), 401, "unauthorized")
 
 

@@ -208,7 +208,7 @@ def test_summaries_csv() -> None:
 
 
 def test_openapi_declares_rounded_figures_as_numbers() -> None:
-    app = create_app(Settings(database_url="postgresql://x:y@127.0.0.1:1/z"))
+    app = create_app(Settings(database_url="postgresql://x:y@127.0.0.1:1/z", dev_mode=True))
     with TestClient(app) as client:
         document = client.get("/openapi.json").json()
     schemas = document["components"]["schemas"]
