@@ -75,8 +75,8 @@ up: install
 		printf '  %-28s %s\n' "wealth client, $(DEMO_CLIENT)" \
 			"$$($(UV) run --frozen pulse token --url --role client --client-id $(DEMO_CLIENT))"; \
 	fi; \
-	echo "  (a new link: uv run pulse token --url --role ...; or sign in at $(GATEWAY_URL)/signin with a token from"; \
-	echo "  uv run pulse token --role ...)"; \
+	echo "  (a new link: PULSE_DEV_MODE=true uv run pulse token --url --role ...; or sign in at $(GATEWAY_URL)/signin"; \
+	echo "  with a token from: PULSE_DEV_MODE=true uv run pulse token --role ...)"; \
 	echo "API: $(GATEWAY_URL)/v1 (docs: $(GATEWAY_URL)/docs), admin token: $$($(UV) run --frozen pulse token --role admin)"; \
 	echo "logs: .local/logs/   stop: make down   wipe: make reset"
 

@@ -210,11 +210,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             started = time.perf_counter()
             records = [to_record(e, prefix) for e in events]
             control = [r for r in records if r.topic.endswith("control")]
-            async with Producer(settings.kafka_bootstrap_servers, client_id="bench", service="bench") as producer:
+            async with Producer(settings.kafka(), client_id="bench", service="bench") as producer:
                 await producer.send_all([r for r in records if r not in control])
                 await producer.send_all(control)
                 groups = [("snapshotter", t) for t in (Topic.LOAN_EVENTS, Topic.WEALTH_EVENTS, Topic.CONTROL)]
-                await wait_for_read_model(settings.kafka_bootstrap_servers, prefix, [*groups, *DERIVED], 1800)
+                await wait_for_read_model(settings.kafka(), prefix, [*groups, *DERIVED], 1800)
                 result["demo_loaded_s"] = round(time.perf_counter() - started, 1)
                 print(f"demo loaded in {result['demo_loaded_s']} s", flush=True)
                 gateway = services["gateway"]

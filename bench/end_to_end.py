@@ -31,6 +31,7 @@ from bench.scratch import scratch
 from cli.demo.command import to_record
 from cli.demo.loans import generate_loan_book
 from cli.demo.wealth import generate_wealth_book
+from shared.kafka.connection import KafkaConnection
 from shared.kafka.lag import wait_caught_up
 from shared.kafka.producer import OutboundRecord, Producer
 from shared.settings import get_settings
@@ -55,7 +56,7 @@ def history(clients: int, loans: int, wealth_clients: int) -> list[dict[str, Any
 
 
 async def publish(bootstrap: str, records: list[OutboundRecord]) -> None:
-    async with Producer(bootstrap, client_id="bench", service="bench") as producer:
+    async with Producer(KafkaConnection(bootstrap), client_id="bench", service="bench") as producer:
         for start in range(0, len(records), CHUNK):
             await producer.send_all(records[start : start + CHUNK])
 
@@ -101,7 +102,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             phases["publish_s"] = round(time.perf_counter() - started, 1)
             for topic in (Topic.LOAN_EVENTS, Topic.WEALTH_EVENTS):
                 group = consumer_group("snapshotter", topic, prefix)
-                await wait_caught_up(bootstrap, group, topic_name(topic, prefix), within=3600)
+                await wait_caught_up(KafkaConnection(bootstrap), group, topic_name(topic, prefix), within=3600)
             ingested = time.perf_counter()
             phases["ingest"] = {"until_s": round(ingested - started, 1), **await sampler.stop(), **memory(services)}
             sampler.start()

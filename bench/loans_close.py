@@ -43,7 +43,7 @@ async def _scenario(space: Scratch, name: str, *, loans: int, officers: int, cat
     settings = get_settings()
     prefix = space.prefix
     pool = await db.create_pool(space.database_url, retry=False, max_size=2)
-    producer = Producer(settings.kafka_bootstrap_servers, client_id="bench", service="bench")
+    producer = Producer(settings.kafka(), client_id="bench", service="bench")
     try:
         await db.migrate(pool, "snapshotter", MIGRATIONS)
         today = dt.date(2025, 12, 31)

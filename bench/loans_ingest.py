@@ -24,6 +24,7 @@ from aiokafka import AIOKafkaConsumer
 from bench.proc import CpuSampler
 from bench.scratch import Scratch, scratch
 from shared.events.envelope import dumps, make_envelope
+from shared.kafka.connection import KafkaConnection
 from shared.kafka.lag import group_lag
 from shared.kafka.producer import OutboundRecord, Producer
 from shared.settings import get_settings
@@ -81,7 +82,7 @@ async def steady_catch_up(bootstrap: str, group: str, topic: str, total: int) ->
     first: tuple[float, int] | None = None
     lag: int | None = None
     while time.monotonic() < deadline:
-        lag = await group_lag(bootstrap, group, topic)
+        lag = await group_lag(KafkaConnection(bootstrap), group, topic)
         now = time.perf_counter()
         if first is None and lag is not None and lag < total:
             first = (now, lag)
@@ -123,7 +124,7 @@ async def measure(
     settings = get_settings()
     prefix, url = space.prefix, space.database_url
     topic = topic_name(Topic.LOAN_EVENTS, prefix)
-    async with Producer(settings.kafka_bootstrap_servers, client_id="bench", service="bench") as producer:
+    async with Producer(settings.kafka(), client_id="bench", service="bench") as producer:
         for i in range(0, len(events), 5000):
             await producer.send_all(OutboundRecord(topic, dumps(e), k.encode()) for k, e in events[i : i + 5000])
     bare_seconds = await bare_consumer(settings.kafka_bootstrap_servers, topic, len(events))

@@ -92,7 +92,7 @@ async def measure(
     settings = get_settings()
     prefix, url = space.prefix, space.database_url
     topic = topic_name(Topic.WEALTH_EVENTS, prefix)
-    async with Producer(settings.kafka_bootstrap_servers, client_id="bench", service="bench") as producer:
+    async with Producer(settings.kafka(), client_id="bench", service="bench") as producer:
         for i in range(0, len(messages), 10_000):
             await producer.send_all(OutboundRecord(topic, v, k.encode()) for k, v in messages[i : i + 10_000])
     bare_seconds = await bare_consumer(settings.kafka_bootstrap_servers, topic, len(messages))

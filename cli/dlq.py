@@ -16,6 +16,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from shared.kafka.connection import KafkaConnection
 from shared.kafka.deadletter import X_HEADERS
 from shared.kafka.producer import OutboundRecord, Producer
 from shared.settings import get_settings
@@ -79,11 +80,11 @@ def register(subparsers: Any) -> None:
     replay.set_defaults(func=run_replay)
 
 
-async def read_all(bootstrap: str, topic: str) -> list[DeadLetter]:
+async def read_all(kafka: KafkaConnection, topic: str) -> list[DeadLetter]:
     """Every record of `topic` up to its current end, without joining a consumer group."""
     # Subscribed without a group, the consumer is assigned every partition of the topic.
     consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None, auto_offset_reset="earliest"
+        topic, **kafka.options(), enable_auto_commit=False, group_id=None, auto_offset_reset="earliest"
     )
     await consumer.start()
     try:
@@ -119,7 +120,7 @@ async def _stop(consumer: AIOKafkaConsumer) -> None:
 
 async def _letters() -> list[DeadLetter]:
     settings = get_settings()
-    return await read_all(settings.kafka_bootstrap_servers, topic_name(Topic.DEAD_LETTERS, settings.topic_prefix))
+    return await read_all(settings.kafka(), topic_name(Topic.DEAD_LETTERS, settings.topic_prefix))
 
 
 async def run_list(args: argparse.Namespace) -> int:
@@ -157,7 +158,7 @@ async def run_replay(args: argparse.Namespace) -> int:
             print(f"would replay {d.position} to {d.header('x-original-topic')}")
         return 0
     settings = get_settings()
-    async with Producer(settings.kafka_bootstrap_servers, client_id="pulse-cli", service="cli") as producer:
+    async with Producer(settings.kafka(), client_id="pulse-cli", service="cli") as producer:
         await producer.send_all(records)
     print(f"{len(records)} dead letters replayed")
     return 0

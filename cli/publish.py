@@ -83,7 +83,7 @@ async def run(args: argparse.Namespace) -> int:
     except LineError as exc:
         print(f"pulse publish: nothing published:\n{exc}", file=sys.stderr)
         return 1
-    async with Producer(settings.kafka_bootstrap_servers, client_id="pulse-cli", service="cli") as producer:
+    async with Producer(settings.kafka(), client_id="pulse-cli", service="cli") as producer:
         await producer.send_all(records)
     for topic, n in sorted(Counter(r.topic for r in records).items()):
         print(f"{n} published to {topic}")

@@ -47,7 +47,7 @@ async def run_generate(args: argparse.Namespace) -> int:
         value=dumps(envelope),
         key=request.business_date.isoformat().encode(),
     )
-    async with Producer(settings.kafka_bootstrap_servers, client_id="pulse-cli", service="cli") as producer:
+    async with Producer(settings.kafka(), client_id="pulse-cli", service="cli") as producer:
         await producer.send_all([record])
     scope = f"officer {args.officer_id}" if args.officer_id else "all officers"
     forced = " (forced)" if args.force else ""

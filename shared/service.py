@@ -87,9 +87,10 @@ class Service:
         self.jobs = list(jobs)
         self._pool: asyncpg.Pool | None = None
         self._relay: OutboxRelay | None = None
-        self.producer = Producer(self.settings.kafka_bootstrap_servers, client_id=f"pulse-{name}", service=name)
+        self.producer = Producer(self.settings.kafka(), client_id=f"pulse-{name}", service=name)
         self.broker = KafkaBroker(
             self.settings.kafka_bootstrap_servers,
+            **self.settings.kafka().faststream(),
             client_id=f"pulse-{name}",
             middlewares=(KafkaPrometheusMiddleware(registry=REGISTRY, app_name=name),),
             acks="all",
@@ -106,6 +107,7 @@ class Service:
         if subscriptions:
             # Every consumer dead-letters what it rejects (shared.kafka.pipeline).
             publications = [*publications, DEAD_LETTER_PUBLICATION]
+        self.publications = list(publications)
         declare_publications(self.broker, name, publications, self.settings.topic_prefix)
         self.app = AsgiFastStream(
             self.broker,
@@ -134,6 +136,10 @@ class Service:
         return unit_of_work(
             self.pool, self.relay, schema=self.schema, prefix=self.settings.topic_prefix, source=self.name
         )
+
+    @property
+    def subscribed_topics(self) -> set[Topic]:
+        return {s.topic for s in self._subscriptions.values()}
 
     def consumer_group(self, topic: Topic) -> str:
         return group_of(self.name, topic, self.settings)
@@ -225,7 +231,7 @@ class Service:
             prefix = self.settings.topic_prefix
             self._lag = LagExporter(
                 self.name,
-                self.settings.kafka_bootstrap_servers,
+                self.settings.kafka(),
                 {c.group: topic_name(c.topic, prefix) for c in self._consumers.values()},
             )
             self._tasks.append(asyncio.create_task(self._lag.run(), name="consumer-lag"))

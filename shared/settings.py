@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.auth import SigningKeys, TokenRules
 from shared.events.bounds import EventBounds
+from shared.kafka.connection import KafkaConnection
 
 # Published here, so only ever used in development mode (PULSE_DEV_MODE), and refused outside it.
 DEV_JWT_SECRET = "pulse-dev-secret-change-me-0123456789abcdef"  # noqa: S105
@@ -59,6 +60,18 @@ class Settings(BaseSettings):
         "127.0.0.1:9092",
         validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "PULSE_KAFKA_BOOTSTRAP_SERVERS"),
     )
+    # How the clients reach the brokers (shared.kafka.connection).
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN", "OAUTHBEARER"] | None = None
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: str | None = None
+    kafka_ssl_ca_file: str | None = None
+    kafka_ssl_cert_file: str | None = None
+    kafka_ssl_key_file: str | None = None
+    kafka_oauth_token_url: str | None = None
+    kafka_oauth_client_id: str | None = None
+    kafka_oauth_client_secret: str | None = None
+    kafka_oauth_scope: str | None = None
     database_url: str = Field(
         "postgresql://pulse:pulse@127.0.0.1:5433/pulse",
         validation_alias=AliasChoices("DATABASE_URL", "PULSE_DATABASE_URL"),
@@ -168,6 +181,27 @@ class Settings(BaseSettings):
     admin_emails: list[str] = Field(default_factory=list)
     weekly_summary_cron: str = "MON 09:00"
     weekly_summary_enabled: bool = True
+
+    @model_validator(mode="after")
+    def _kafka_security_is_complete(self) -> Settings:
+        sasl = self.kafka_security_protocol.startswith("SASL_")
+        if sasl and self.kafka_sasl_mechanism is None:
+            raise ValueError(
+                f"PULSE_KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol} needs PULSE_KAFKA_SASL_MECHANISM"
+            )
+        if sasl and self.kafka_sasl_mechanism == "OAUTHBEARER":
+            if not (self.kafka_oauth_token_url and self.kafka_oauth_client_id and self.kafka_oauth_client_secret):
+                raise ValueError("OAUTHBEARER needs PULSE_KAFKA_OAUTH_TOKEN_URL, _CLIENT_ID and _CLIENT_SECRET")
+        elif sasl and not (self.kafka_sasl_username and self.kafka_sasl_password):
+            raise ValueError("SASL needs PULSE_KAFKA_SASL_USERNAME and PULSE_KAFKA_SASL_PASSWORD")
+        in_clear = self.kafka_security_protocol == "SASL_PLAINTEXT" and self.kafka_sasl_mechanism == "PLAIN"
+        if in_clear and not self.dev_mode:
+            raise ValueError("SASL PLAIN over plaintext sends the password in clear: use SASL_SSL")
+        return self
+
+    def kafka(self) -> KafkaConnection:
+        """How this process's Kafka clients connect."""
+        return KafkaConnection.from_settings(self)
 
     @model_validator(mode="after")
     def _safe_outside_development(self) -> Settings:

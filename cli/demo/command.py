@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Protocol, cast
 
 from shared.events.envelope import dumps
+from shared.kafka.connection import KafkaConnection
 from shared.kafka.lag import wait_caught_up
 from shared.kafka.producer import OutboundRecord, Producer
 from shared.settings import get_settings
@@ -136,7 +137,7 @@ async def publish(envelopes: Sequence[dict[str, Any]], *, wait: float = INGEST_T
     control = topic_name(Topic.CONTROL, settings.topic_prefix)
     data = [r for r in records if r.topic != control]
     closes = [r for r in records if r.topic == control]
-    async with Producer(settings.kafka_bootstrap_servers, client_id="pulse-demo", service="cli") as producer:
+    async with Producer(settings.kafka(), client_id="pulse-demo", service="cli") as producer:
         for start in range(0, len(data), CHUNK):
             chunk = data[start : start + CHUNK]
             await producer.send_all(chunk)
@@ -145,15 +146,17 @@ async def publish(envelopes: Sequence[dict[str, Any]], *, wait: float = INGEST_T
     if wait > 0:
         prefix = settings.topic_prefix
         published = [("snapshotter", Topic(t[len(prefix) :])) for t in sorted({r.topic for r in records})]
-        await wait_for_read_model(settings.kafka_bootstrap_servers, prefix, [*published, *DERIVED], wait)
+        await wait_for_read_model(settings.kafka(), prefix, [*published, *DERIVED], wait)
     return Counter(r.topic for r in records)
 
 
-async def wait_for_read_model(bootstrap: str, prefix: str, groups: Sequence[tuple[str, Topic]], within: float) -> None:
+async def wait_for_read_model(
+    kafka: KafkaConnection, prefix: str, groups: Sequence[tuple[str, Topic]], within: float
+) -> None:
     for service, topic in groups:
         name = topic_name(topic, prefix)
         print(f"waiting for {service} to take {name} …", flush=True)
-        lag = await wait_caught_up(bootstrap, consumer_group(service, topic, prefix), name, within=within)
+        lag = await wait_caught_up(kafka, consumer_group(service, topic, prefix), name, within=within)
         if lag != 0:
             print(f"{service} has not caught up on {name} (lag {lag}) within {within:.0f} s", file=sys.stderr)
 

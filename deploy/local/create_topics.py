@@ -20,6 +20,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
+from shared.kafka.connection import KafkaConnection
 from shared.settings import get_settings
 from shared.topics import PARTITIONS, TOPIC_CONFIGS, topic_name
 
@@ -27,10 +28,10 @@ REPLICATION_FACTOR = 1
 START_TIMEOUT_S = 60.0
 
 
-async def _start_admin(bootstrap: str) -> AIOKafkaAdminClient:
+async def _start_admin(kafka: KafkaConnection) -> AIOKafkaAdminClient:
     deadline = time.monotonic() + START_TIMEOUT_S
     while True:
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
+        admin = AIOKafkaAdminClient(**kafka.options(), request_timeout_ms=15000)
         try:
             await admin.start()
             return admin
@@ -55,7 +56,7 @@ async def create_topics() -> int:
     prefix = settings.topic_prefix
     wanted = {topic_name(topic, prefix): count for topic, count in PARTITIONS.items()}
     configs = {topic_name(topic, prefix): config for topic, config in TOPIC_CONFIGS.items()}
-    admin = await _start_admin(settings.kafka_bootstrap_servers)
+    admin = await _start_admin(settings.kafka())
     try:
         existing = set(await admin.list_topics())
         missing = [name for name in wanted if name not in existing]

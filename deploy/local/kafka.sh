@@ -5,6 +5,12 @@
 #   deploy/local/kafka.sh start    # config, format storage (once), start, wait until really ready
 #   deploy/local/kafka.sh stop     # SIGTERM the recorded PID, SIGKILL after 30 s
 #   deploy/local/kafka.sh status
+#   deploy/local/kafka.sh access   # users and ACLs from a spec on stdin (shared/kafka/access.py, KafkaAccess.java)
+#
+# Listeners: PLAINTEXT 127.0.0.1:9092 (anonymous super users: the tests and the upstream stand-ins) and
+# SASL_SSL 127.0.0.1:9094 (SCRAM-SHA-512 over TLS, certificate from .local/kafka/tls made by ensure_tls,
+# StandardAuthorizer with the ACLs of shared/kafka/access.py). Measured here (2026-12-06): `access` takes
+# ~3 s (one JVM compiling KafkaAccess.java in memory) and is skipped when the spec has not changed.
 #
 # Verified on this machine (Debian 12, 2 cores, OpenJDK 17.0.15, Maven 3.8.7, Kafka 4.1.1), Nov 2026:
 # - deploy/local/kafka-pom.xml + `mvn -B -q dependency:copy-dependencies -DincludeScope=runtime` gives 46 jars
@@ -39,6 +45,8 @@ KAFKA_VERSION=4.1.1
 HOST=127.0.0.1
 PORT=${PULSE_LOCAL_KAFKA_PORT:-9092}
 CONTROLLER_PORT=${PULSE_LOCAL_KAFKA_CONTROLLER_PORT:-9093}
+SASL_PORT=${PULSE_LOCAL_KAFKA_SASL_PORT:-9094}
+TLS="$KAFKA_DIR/tls"
 READY_TIMEOUT=${KAFKA_READY_TIMEOUT:-90}
 HEAP_OPTS=${KAFKA_HEAP_OPTS:--Xms256m -Xmx768m}
 
@@ -88,11 +96,21 @@ write_config() {
 process.roles=broker,controller
 node.id=1
 controller.quorum.bootstrap.servers=$HOST:$CONTROLLER_PORT
-listeners=PLAINTEXT://$HOST:$PORT,CONTROLLER://$HOST:$CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://$HOST:$PORT,CONTROLLER://$HOST:$CONTROLLER_PORT
+# PLAINTEXT: the local try-out and the tests, whose clients are anonymous super users. SASL_SSL: what a
+# deployment looks like, SCRAM-SHA-512 users over TLS (a CA of this checkout's own, $TLS/ca.pem), each
+# allowed its own topics only (shared/kafka/access.py).
+listeners=PLAINTEXT://$HOST:$PORT,CONTROLLER://$HOST:$CONTROLLER_PORT,SASL_SSL://$HOST:$SASL_PORT
+advertised.listeners=PLAINTEXT://$HOST:$PORT,CONTROLLER://$HOST:$CONTROLLER_PORT,SASL_SSL://$HOST:$SASL_PORT
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_SSL:SASL_SSL
+sasl.enabled.mechanisms=SCRAM-SHA-512
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+ssl.keystore.type=PEM
+ssl.keystore.location=$TLS/broker.pem
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+super.users=User:ANONYMOUS
+allow.everyone.if.no.acl.found=false
 log.dirs=$DATA
 num.partitions=3
 offsets.topic.replication.factor=1
@@ -121,6 +139,25 @@ logger.cluster.level = WARN
 logger.statechange.name = state.change.logger
 logger.statechange.level = WARN
 EOF
+}
+
+# A CA of this checkout's own and the broker's certificate for 127.0.0.1 and localhost (kept across starts).
+ensure_tls() {
+    [[ -f "$TLS/broker.pem" && -f "$TLS/ca.pem" ]] && return 0
+    command -v openssl >/dev/null 2>&1 || apt_install openssl
+    mkdir -p "$TLS"
+    log "making a local CA and the broker's certificate in $TLS"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=Pulse local CA" \
+        -keyout "$TLS/ca.key" -out "$TLS/ca.pem" 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout "$TLS/broker.key" -out "$TLS/broker.csr" \
+        2>/dev/null
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >"$TLS/san.ext"
+    openssl x509 -req -in "$TLS/broker.csr" -CA "$TLS/ca.pem" -CAkey "$TLS/ca.key" -CAcreateserial -days 3650 \
+        -extfile "$TLS/san.ext" -out "$TLS/broker.crt" 2>/dev/null
+    # Kafka's PEM key store: an unencrypted PKCS#8 key, then the certificate chain.
+    openssl pkcs8 -topk8 -nocrypt -in "$TLS/broker.key" -out "$TLS/broker.pk8"
+    cat "$TLS/broker.pk8" "$TLS/broker.crt" "$TLS/ca.pem" >"$TLS/broker.pem"
+    chmod 600 "$TLS"/*.key "$TLS/broker.pk8" "$TLS/broker.pem"
 }
 
 format_storage() {
@@ -223,6 +260,7 @@ stop it, or set KAFKA_BOOTSTRAP_SERVERS to use it instead"
     fi
     libs_complete || cmd_fetch
     ensure_java
+    ensure_tls
     write_config
     format_storage
     local t0=$SECONDS
@@ -238,6 +276,21 @@ stop it, or set KAFKA_BOOTSTRAP_SERVERS to use it instead"
     echo "$pid" >"$PIDFILE"
     wait_ready "$pid"
     log "ready on $HOST:$PORT (pid $pid) after $((SECONDS - t0)) s"
+}
+
+# Users and ACLs from a spec on stdin (shared/kafka/access.py), applied through the PLAINTEXT listener, whose
+# anonymous clients are super users. Skipped when this data directory already has exactly this spec.
+cmd_access() {
+    local spec marker="$DATA/.pulse-access.sha256" sum
+    spec=$(cat)
+    sum=$(printf '%s' "$spec" | sha256sum | cut -d' ' -f1)
+    if [[ -f $marker && $(cat "$marker") == "$sum" ]]; then
+        return 0
+    fi
+    ensure_java
+    printf '%s\n' "$spec" | java -Dlog4j2.configurationFile="$LOG4J" -cp "$LIBS/*" \
+        "$ROOT/deploy/local/KafkaAccess.java" "$HOST:$PORT" | grep -v "^\[" >&2 || die "KafkaAccess failed"
+    echo "$sum" >"$marker"
 }
 
 cmd_stop() {
@@ -273,6 +326,7 @@ case "${1:-}" in
 fetch | start | stop) lock kafka ;;
 esac
 case "${1:-}" in
+access) cmd_access ;;
 fetch) cmd_fetch ;;
 start) cmd_start ;;
 stop) cmd_stop ;;

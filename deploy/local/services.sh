@@ -134,6 +134,17 @@ database_env() {
     PULSE_MIGRATION_DATABASE_URL=$(local_db_url owner)
 }
 
+# Unless KAFKA_BOOTSTRAP_SERVERS names a broker: the service's own SASL user on the local broker's SASL_SSL
+# listener, over TLS checked against the checkout's CA, allowed its own topics only (shared/kafka/access.py,
+# provisioned by stack.sh).
+kafka_env() {
+    [[ -z ${KAFKA_BOOTSTRAP_SERVERS:-} ]] || return 0
+    export KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:${PULSE_LOCAL_KAFKA_SASL_PORT:-9094}" \
+        PULSE_KAFKA_SECURITY_PROTOCOL=SASL_SSL PULSE_KAFKA_SASL_MECHANISM=SCRAM-SHA-512 \
+        PULSE_KAFKA_SASL_USERNAME="pulse-$(service_of "$1")" PULSE_KAFKA_SASL_PASSWORD=pulse \
+        PULSE_KAFKA_SSL_CA_FILE="$LOCAL/kafka/tls/ca.pem"
+}
+
 start_one() {
     local name=$1 pgid uv
     pgid=$(running_pgid "$name")
@@ -146,7 +157,7 @@ start_one() {
     fi
     uv=$(uv_bin)
     echo "===== $(date -Is) starting $PACKAGE.$(service_of "$name") as $name =====" >>"$(logfile_of "$name")"
-    (cd "$ROOT" && export "$(port_setting_of "$name")=$(port_of "$name")" && database_env "$name" &&
+    (cd "$ROOT" && export "$(port_setting_of "$name")=$(port_of "$name")" && database_env "$name" && kafka_env "$name" &&
         exec setsid "$uv" run --frozen python -m "$PACKAGE.$(service_of "$name")" \
             >>"$(logfile_of "$name")" 2>&1 </dev/null 9>&-) &
     local pid=$!

@@ -34,6 +34,11 @@ cmd_up() {
     fi
     KAFKA_BOOTSTRAP_SERVERS=${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:${PULSE_LOCAL_KAFKA_PORT:-9092}} \
         pyrun "$HERE/create_topics.py"
+    if [[ -z ${KAFKA_BOOTSTRAP_SERVERS:-} ]]; then
+        # Each service's SASL user on the SASL_SSL listener (127.0.0.1:9094), allowed its own topics only.
+        pyrun -m shared.kafka.access --dev | "$HERE/kafka.sh" access
+        log "kafka users and ACLs provisioned (shared/kafka/access.py)"
+    fi
     log "up in $((SECONDS - t0)) s"
 }
 

@@ -64,7 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     metrics = GatewayMetrics()
     metrics.bind_pool(db.size, db.in_use)
     publisher = Publisher(  # started lazily
-        settings.kafka_bootstrap_servers, prefix=settings.topic_prefix, bounds=settings.event_bounds()
+        settings.kafka(), prefix=settings.topic_prefix, bounds=settings.event_bounds()
     )
     authenticator = Authenticator.from_settings(settings, db)  # refuses to start with no way to verify a token
     live = LiveFeed(settings.database_url)

@@ -24,6 +24,7 @@ from fastapi import Request
 from services.gateway.errors import unavailable
 from shared.events.bounds import EventBounds
 from shared.events.envelope import dumps
+from shared.kafka.connection import KafkaConnection
 from shared.kafka.producer import OutboundRecord, Producer
 from shared.topics import Topic, topic_name
 
@@ -35,7 +36,7 @@ SERVICE = "gateway"
 class Publisher:
     def __init__(
         self,
-        bootstrap_servers: str,
+        kafka: KafkaConnection,
         *,
         prefix: str = "",
         client_id: str = "pulse-gateway",
@@ -50,7 +51,7 @@ class Publisher:
         self.start_timeout = start_timeout
         self.send_timeout = send_timeout
         self.stop_timeout = stop_timeout
-        self._producer = Producer(bootstrap_servers, client_id=client_id, service=SERVICE)
+        self._producer = Producer(kafka, client_id=client_id, service=SERVICE)
         self._started = False
         self._closed = False
         self._lock = asyncio.Lock()

@@ -15,7 +15,7 @@ from shared.topics import Topic, topic_name
 def build(settings: Settings | None = None) -> Service:
     settings = settings or get_settings()
     loan_ingest = IngestBarrier(
-        settings.kafka_bootstrap_servers,
+        settings.kafka(),
         group_of("snapshotter", Topic.LOAN_EVENTS, settings),
         topic_name(Topic.LOAN_EVENTS, settings.topic_prefix),
     )

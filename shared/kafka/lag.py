@@ -12,6 +12,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import OffsetAndMetadata
 
+from shared.kafka.connection import KafkaConnection
 from shared.logging import get_logger
 from shared.metrics import CONSUMER_LAG
 from shared.retry import WaitAndRetry
@@ -44,10 +45,10 @@ async def _partitions(admin: AIOKafkaAdminClient, *topics: str) -> list[TopicPar
 
 
 @contextlib.asynccontextmanager
-async def _clients(bootstrap: str) -> AsyncIterator[tuple[AIOKafkaAdminClient, AIOKafkaConsumer]]:
+async def _clients(kafka: KafkaConnection) -> AsyncIterator[tuple[AIOKafkaAdminClient, AIOKafkaConsumer]]:
     """A short-lived admin client and group-less consumer, for one reading of offsets."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    admin = AIOKafkaAdminClient(**kafka.options())
+    consumer = AIOKafkaConsumer(**kafka.options(), group_id=None, enable_auto_commit=False)
     await admin.start()
     try:
         await consumer.start()
@@ -74,19 +75,21 @@ async def _behind(
     return sum(behind_on(ends[tp], committed.get(tp), starts.get(tp, 0)) for tp in partitions), bool(committed)
 
 
-async def group_lag(bootstrap: str, group: str, topic: str) -> int | None:
+async def group_lag(kafka: KafkaConnection, group: str, topic: str) -> int | None:
     """Records of `topic` the group has not committed yet; None if the group has committed nothing."""
-    async with _clients(bootstrap) as (admin, consumer):
+    async with _clients(kafka) as (admin, consumer):
         behind, committed = await _behind(admin, consumer, group, topic)
     return behind if committed or not behind else None
 
 
-async def wait_caught_up(bootstrap: str, group: str, topic: str, *, within: float, every: float = 1.0) -> int | None:
+async def wait_caught_up(
+    kafka: KafkaConnection, group: str, topic: str, *, within: float, every: float = 1.0
+) -> int | None:
     """Wait until the group has committed everything in `topic`; the last lag seen (0 when caught up)."""
     deadline = time.monotonic() + within
     lag: int | None = None
     while time.monotonic() < deadline:
-        lag = await group_lag(bootstrap, group, topic)
+        lag = await group_lag(kafka, group, topic)
         if lag == 0:
             return 0
         await asyncio.sleep(every)
@@ -101,15 +104,15 @@ class IngestBarrier:
     """Lets a handler wait until a consumer group has committed everything a topic held when an event was
     first seen. The target is fixed per event, so a live stream never makes the wait chase its tail."""
 
-    def __init__(self, bootstrap: str, group: str, topic: str) -> None:
-        self.bootstrap = bootstrap
+    def __init__(self, kafka: KafkaConnection, group: str, topic: str) -> None:
+        self.kafka = kafka
         self.group = group
         self.topic = topic
         self._targets: dict[str, dict[TopicPartition, int]] = {}
 
     async def wait(self, key: str) -> None:
         """Return once the group is past the topic's end as first seen for `key`; else raise NotCaughtUp."""
-        async with _clients(self.bootstrap) as (admin, consumer):
+        async with _clients(self.kafka) as (admin, consumer):
             if key not in self._targets:
                 self._targets[key] = await consumer.end_offsets(await _partitions(admin, self.topic))
             behind, _ = await _behind(admin, consumer, self.group, self.topic, self._targets[key])
@@ -131,13 +134,13 @@ class LagExporter:
     def __init__(
         self,
         service: str,
-        bootstrap_servers: str,
+        kafka: KafkaConnection,
         groups: Mapping[str, str],
         *,
         interval: float = LAG_INTERVAL_SECONDS,
     ) -> None:
         self.service = service
-        self.bootstrap_servers = bootstrap_servers
+        self.kafka = kafka
         self.groups = dict(groups)  # consumer group -> the (broker-side) topic it reads
         self.interval = interval
         self._admin: AIOKafkaAdminClient | None = None
@@ -178,11 +181,9 @@ class LagExporter:
         if self._admin is not None and self._consumer is not None:
             return self._admin, self._consumer
         client_id = f"pulse-{self.service}-lag"
-        admin = AIOKafkaAdminClient(
-            bootstrap_servers=self.bootstrap_servers, client_id=client_id, request_timeout_ms=10_000
-        )
+        admin = AIOKafkaAdminClient(**self.kafka.options(), client_id=client_id, request_timeout_ms=10_000)
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap_servers,
+            **self.kafka.options(),
             client_id=client_id,
             group_id=None,
             enable_auto_commit=False,

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaProducer
 
+from shared.kafka.connection import KafkaConnection
 from shared.metrics import PUBLISHED
 from shared.retry import retry_transient
 from shared.topics import DEAD_LETTER_MAX_BYTES
@@ -24,9 +25,9 @@ class OutboundRecord:
 
 
 class Producer:
-    def __init__(self, bootstrap_servers: str, *, client_id: str, service: str) -> None:
+    def __init__(self, kafka: KafkaConnection, *, client_id: str, service: str) -> None:
         self.service = service
-        self.bootstrap_servers = bootstrap_servers
+        self.kafka = kafka
         self.client_id = client_id
         self._producer: AIOKafkaProducer | None = None
 
@@ -47,7 +48,7 @@ class Producer:
         async def start() -> AIOKafkaProducer:
             # aiokafka binds a producer to the running loop: it is built here, not in __init__.
             producer = AIOKafkaProducer(
-                bootstrap_servers=self.bootstrap_servers,
+                **self.kafka.options(),
                 client_id=self.client_id,
                 acks="all",
                 enable_idempotence=True,

@@ -32,6 +32,7 @@ from cli.demo.loans import build_loan_book
 from cli.demo.wealth import build_wealth_book
 from shared.auth import Role, issue_token
 from shared.events.envelope import make_envelope
+from shared.kafka.connection import KafkaConnection
 from shared.topics import Topic, key_for
 from tests.conftest import World, open_world
 from tests.support.browser import (
@@ -159,7 +160,7 @@ async def dashboard(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> A
         await publish(world.bus, wealth.events)
         await publish(world.bus, [e for e in loans.events if e["event_type"] == "business_day.closed"])
         groups = [("snapshotter", t) for t in (Topic.LOAN_EVENTS, Topic.WEALTH_EVENTS, Topic.CONTROL)]
-        await wait_for_read_model(stack.kafka_bootstrap, world.prefix, [*groups, *DERIVED], 300)
+        await wait_for_read_model(KafkaConnection(stack.kafka_bootstrap), world.prefix, [*groups, *DERIVED], 300)
         officer = loans.deteriorating_officers[0]
         branch = next(o.branch_id for o in loans.officers if o.officer_id == officer)
         other = next(o.officer_id for o in loans.officers if o.branch_id != branch and o.role == "loan_officer")

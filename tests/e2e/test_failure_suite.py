@@ -44,6 +44,7 @@ from cli.demo.loans import generate_loan_book
 from cli.demo.wealth import generate_wealth_book
 from services.alerter.notify.plan import delivery_id
 from services.snapshotter.handlers import CLOSE_CONTINUED
+from shared.kafka.connection import KafkaConnection
 from shared.kafka.lag import wait_caught_up
 from shared.kafka.producer import OutboundRecord, Producer
 from shared.topics import Topic, consumer_group, topic_name
@@ -110,7 +111,9 @@ def history() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
 async def publish(bootstrap: str, records: Sequence[OutboundRecord]) -> None:
     """In order, in chunks, each acknowledged before the next (a broker restart is retried by `send_all`; a
     re-sent chunk only duplicates records, which the consumers absorb)."""
-    async with Producer(bootstrap, client_id="pulse-failure-suite", service="failure-suite") as producer:
+    async with Producer(
+        KafkaConnection(bootstrap), client_id="pulse-failure-suite", service="failure-suite"
+    ) as producer:
         for start in range(0, len(records), CHUNK):
             await producer.send_all(records[start : start + CHUNK])
 
@@ -357,7 +360,9 @@ async def test_faults_change_nothing_and_a_replay_reproduces_the_read_model(
     await stream_chaos
     for topic in (Topic.LOAN_EVENTS, Topic.WEALTH_EVENTS):
         group = consumer_group("snapshotter", topic, prefix)
-        lag = await wait_caught_up(bootstrap, group, topic_name(topic, prefix), within=CONVERGE_TIMEOUT)
+        lag = await wait_caught_up(
+            KafkaConnection(bootstrap), group, topic_name(topic, prefix), within=CONVERGE_TIMEOUT
+        )
         assert lag == 0, f"the snapshotter did not ingest {topic} (lag {lag})"
     timings["A publish + ingest"] = time.monotonic() - t
     log(f"A: ingested in {timings['A publish + ingest']:.1f} s "

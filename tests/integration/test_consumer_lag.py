@@ -24,6 +24,7 @@ from collections import Counter
 import pytest
 
 from shared.events.envelope import dumps, make_envelope
+from shared.kafka.connection import KafkaConnection
 from shared.kafka.lag import LagExporter
 from shared.metrics import REGISTRY
 from shared.topics import PARTITIONS, Topic, consumer_group
@@ -132,7 +133,9 @@ async def test_exporter_survives_an_unreachable_broker(world: World) -> None:
     """A broker that cannot be reached costs a skipped tick, never the task (nor the service); a group that
     has committed nothing is behind by the whole partition."""
     group = f"{world.prefix}pulse.lag-probe.{Topic.CONTROL}"
-    down = LagExporter("lag-probe", f"127.0.0.1:{free_port()}", {group: world.bus.name(Topic.CONTROL)}, interval=0.2)
+    down = LagExporter(
+        "lag-probe", KafkaConnection(f"127.0.0.1:{free_port()}"), {group: world.bus.name(Topic.CONTROL)}, interval=0.2
+    )
     task = asyncio.create_task(down.run())
     try:
         await asyncio.sleep(2)
@@ -146,7 +149,7 @@ async def test_exporter_survives_an_unreachable_broker(world: World) -> None:
     # Reachable: a group that has committed nothing is behind by everything the partition holds.
     for n in range(3):
         await world.bus.send_raw(Topic.CONTROL, f"probe-{n}".encode())
-    up = LagExporter("lag-probe", world.stack.kafka_bootstrap, {group: world.bus.name(Topic.CONTROL)})
+    up = LagExporter("lag-probe", KafkaConnection(world.stack.kafka_bootstrap), {group: world.bus.name(Topic.CONTROL)})
     try:
         await up.export()
     finally:

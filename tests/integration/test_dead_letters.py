@@ -89,7 +89,7 @@ async def test_not_json_reaches_dead_letters_within_ten_seconds(world: World) ->
 async def test_an_outbox_record_the_broker_refuses_is_dead_lettered_and_the_relay_goes_on(world: World) -> None:
     # The snapshots topic takes records up to the broker's 1 MiB; dead-letters up to 4 MiB.
     pool = await db.create_pool(world.database_url, retry=False, max_size=2)
-    producer = Producer(get_settings().kafka_bootstrap_servers, client_id="test", service="test")
+    producer = Producer(get_settings().kafka(), client_id="test", service="test")
     await producer.start()
     try:
         await db.migrate(pool, "relaytest", None)

@@ -22,6 +22,7 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiosmtpd.controller import Controller
 
+from shared.kafka.connection import KafkaConnection
 from shared.kafka.lag import group_lag
 from shared.topics import PARTITIONS, Topic, consumer_group, topic_name
 from tests.support.processes import ServiceProcess
@@ -222,7 +223,7 @@ async def state(bootstrap: str, prefix: str, group_prefix: str, database_url: st
     for service, topics in SUBSCRIPTIONS.items():
         for topic in topics:
             group = consumer_group(service, topic, group_prefix)
-            lags[group] = await group_lag(bootstrap, group, topic_name(topic, prefix))
+            lags[group] = await group_lag(KafkaConnection(bootstrap), group, topic_name(topic, prefix))
     conn = await asyncpg.connect(database_url)
     try:
         restatements = await conn.fetchval("SELECT count(*) FROM snapshotter.restatements")

@@ -10,6 +10,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from shared.kafka.access import user_of
 from tests.support.stack import JWT_SECRET, ROOT, free_port, login_url
 
 PORT_SETTING = {
@@ -40,6 +41,8 @@ class ServiceProcess:
         self.instance = instance
         self.port = free_port()
         given = {"PULSE_JWT_SECRET": JWT_SECRET, **os.environ, **env, PORT_SETTING[name]: str(self.port)}
+        if given.get("PULSE_KAFKA_SECURITY_PROTOCOL", "").startswith("SASL_"):
+            given.setdefault("PULSE_KAFKA_SASL_USERNAME", user_of(name))  # its own Kafka user too
         self.env = service_logins(given, name)
         self.log_path = log_dir / (f"{name}.log" if instance == 1 else f"{name}-{instance}.log")
         self.proc: subprocess.Popen[bytes] | None = None

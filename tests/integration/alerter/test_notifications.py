@@ -22,6 +22,7 @@ from services.alerter.notify import plan, store, worker
 from services.alerter.notify.plan import Delivery, Person
 from shared import db
 from shared.events.envelope import make_envelope
+from shared.kafka.connection import KafkaConnection
 from shared.kafka.outbox import OutboxRelay
 from shared.kafka.pipeline import UnitOfWork, unit_of_work
 from shared.kafka.producer import Producer
@@ -134,7 +135,7 @@ async def alerter(world: World, smtp: tuple[Inbox, int], receiver: Receiver) -> 
     )
     pool = await db.create_pool(world.database_url, min_size=1, max_size=10)
     await db.migrate(pool, "alerter", MIGRATIONS)
-    producer = Producer(world.stack.kafka_bootstrap, client_id="test-alerter", service="alerter-test")
+    producer = Producer(KafkaConnection(world.stack.kafka_bootstrap), client_id="test-alerter", service="alerter-test")
     await producer.start()
     the_alerter = Alerter(FakeService(pool, OutboxRelay(pool, "alerter", producer), settings), world)
     try:
