@@ -288,8 +288,13 @@ cmd_access() {
         return 0
     fi
     ensure_java
-    printf '%s\n' "$spec" | java -Dlog4j2.configurationFile="$LOG4J" -cp "$LIBS/*" \
-        "$ROOT/deploy/local/KafkaAccess.java" "$HOST:$PORT" | grep -v "^\[" >&2 || die "KafkaAccess failed"
+    local out="$KAFKA_DIR/access.log"
+    if ! printf '%s\n' "$spec" | java -Dlog4j2.configurationFile="$LOG4J" -cp "$LIBS/*" \
+        "$ROOT/deploy/local/KafkaAccess.java" "$HOST:$PORT" >"$out" 2>&1; then
+        tail_log "$out" 40
+        die "KafkaAccess failed"
+    fi
+    log "$(tail -n 1 "$out")"
     echo "$sum" >"$marker"
 }
 
