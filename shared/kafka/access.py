@@ -2,10 +2,10 @@
 publishes, and nothing else (no topic of another's, no other service's consumer groups). The one access policy
 of the brokers, written as a spec for `deploy/local/KafkaAccess.java`:
 
-    python -m shared.kafka.access [--prefix P] [--password-from-env]   # the spec on standard output
+    python -m shared.kafka.access [--prefix P] [--dev]   # the spec on standard output
 
-Each user is `pulse-<service>`; its password comes from PULSE_KAFKA_PASSWORD_<SERVICE> (the local stack's
-development password `pulse` when unset and `--dev` is given).
+Each user is `pulse-<service>`; its password comes from PULSE_KAFKA_PASSWORD_<SERVICE> (with `--dev`, the
+local stack's development password `pulse` when unset; a user without a password is left as it is).
 """
 
 from __future__ import annotations
