@@ -4,11 +4,15 @@
 //   user NAME PASSWORD
 //   allow USER RESOURCE_TYPE PATTERN_TYPE RESOURCE_NAME OPERATION      e.g. allow pulse-returns TOPIC LITERAL returns WRITE
 // Passwords come on standard input, never on a command line. Both kinds are upserts: running it again is harmless.
+// A right the spec no longer gives is taken away: an ACL of a user the spec names, on a resource the spec
+// names, that is not in the spec, is deleted (so a narrowed policy converges on a broker that had the old one).
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Properties;
+import java.util.Set;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.ScramCredentialInfo;
 import org.apache.kafka.clients.admin.ScramMechanism;
@@ -16,6 +20,7 @@ import org.apache.kafka.clients.admin.UserScramCredentialAlteration;
 import org.apache.kafka.clients.admin.UserScramCredentialUpsertion;
 import org.apache.kafka.common.acl.AccessControlEntry;
 import org.apache.kafka.common.acl.AclBinding;
+import org.apache.kafka.common.acl.AclBindingFilter;
 import org.apache.kafka.common.acl.AclOperation;
 import org.apache.kafka.common.acl.AclPermissionType;
 import org.apache.kafka.common.resource.PatternType;
@@ -50,7 +55,24 @@ public class KafkaAccess {
             if (!acls.isEmpty()) {
                 admin.createAcls(acls).all().get();
             }
+            Set<AclBinding> wanted = new HashSet<>(acls);
+            Set<ResourcePattern> resources = new HashSet<>();
+            Set<String> principals = new HashSet<>();
+            for (AclBinding acl : acls) {
+                resources.add(acl.pattern());
+                principals.add(acl.entry().principal());
+            }
+            List<AclBindingFilter> stale = new ArrayList<>();
+            for (AclBinding existing : admin.describeAcls(AclBindingFilter.ANY).values().get()) {
+                if (principals.contains(existing.entry().principal()) && resources.contains(existing.pattern())
+                        && !wanted.contains(existing)) {
+                    stale.add(existing.toFilter());
+                }
+            }
+            if (!stale.isEmpty()) {
+                admin.deleteAcls(stale).all().get();
+            }
+            System.out.println(users.size() + " users, " + acls.size() + " ACLs, " + stale.size() + " taken away");
         }
-        System.out.println(users.size() + " users, " + acls.size() + " ACLs");
     }
 }

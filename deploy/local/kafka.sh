@@ -294,7 +294,7 @@ cmd_access() {
         tail_log "$out" 40
         die "KafkaAccess failed"
     fi
-    log "$(tail -n 1 "$out")"
+    log "$(grep -E "^[0-9]+ users" "$out" | tail -n 1)"
     echo "$sum" >"$marker"
 }
 

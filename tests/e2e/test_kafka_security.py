@@ -36,16 +36,21 @@ async def secured(world: World, stack: Stack) -> World:
     """`world`, its services on SASL_SSL with the ACLs of its own topics (as `make up` has them for its own)."""
     if stack.kind != "native" or not CA_FILE.exists():
         pytest.skip("the SASL_SSL listener is the native local broker's (deploy/local/kafka.sh)")
-    spec = "\n".join(spec_of(world.prefix, dict.fromkeys(READS, DEV_PASSWORD))) + "\n"
-    await asyncio.to_thread(
-        subprocess.run, [str(ROOT / "deploy/local/kafka.sh"), "access"], input=spec, check=True, text=True, cwd=ROOT
-    )
+    await apply(spec_of(world.prefix, dict.fromkeys(READS, DEV_PASSWORD)))
     world.extra_env.update({
         "KAFKA_BOOTSTRAP_SERVERS": SASL_BOOTSTRAP, "PULSE_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
         "PULSE_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512", "PULSE_KAFKA_SASL_PASSWORD": DEV_PASSWORD,
         "PULSE_KAFKA_SSL_CA_FILE": str(CA_FILE),
     })  # fmt: skip
     return world
+
+
+async def apply(lines: list[str]) -> None:
+    """Users and ACLs on the broker, as `make up` applies them (deploy/local/kafka.sh access)."""
+    spec = "\n".join(lines) + "\n"
+    await asyncio.to_thread(
+        subprocess.run, [str(ROOT / "deploy/local/kafka.sh"), "access"], input=spec, check=True, text=True, cwd=ROOT
+    )
 
 
 def signed_in_as(service: str, password: str = DEV_PASSWORD) -> KafkaConnection:
@@ -111,3 +116,26 @@ async def test_a_wrong_password_gets_no_connection(secured: World) -> None:
     with pytest.raises(KafkaError):
         await producer.start()
     await producer.stop()
+
+
+async def test_a_right_the_policy_no_longer_gives_is_taken_away(secured: World) -> None:
+    world = secured
+    policy = spec_of(world.prefix, {})
+    forged = f"allow {user_of('returns')} TOPIC LITERAL {world.bus.name(Topic.LOAN_EVENTS)} WRITE"
+    await apply([*policy, forged])  # an old, wider policy
+    producer = AIOKafkaProducer(**signed_in_as("returns").options(), acks="all", enable_idempotence=True)
+    await producer.start()
+    try:
+        await producer.send_and_wait(world.bus.name(Topic.LOAN_EVENTS), b"{}")  # allowed for now
+    finally:
+        await producer.stop()
+    await apply(policy)  # the policy as it is
+
+    producer = AIOKafkaProducer(**signed_in_as("returns").options(), acks="all", enable_idempotence=True)
+    await producer.start()
+    try:
+        with pytest.raises(TopicAuthorizationFailedError):
+            await producer.send_and_wait(world.bus.name(Topic.LOAN_EVENTS), b"{}")
+        await producer.send_and_wait(world.bus.name(Topic.RETURNS), b"{}")  # its own rights stay
+    finally:
+        await producer.stop()
