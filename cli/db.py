@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
@@ -51,21 +52,29 @@ def passwords_from(environ: dict[str, str], plan: RolePlan) -> dict[str, str]:
     return {name: password for name, password in named.items() if password}
 
 
-async def run_roles(args: argparse.Namespace) -> int:
-    plan = RolePlan(args.role_prefix, args.statement_timeout, args.gateway_statement_timeout)
-    passwords = passwords_from(dict(os.environ), plan)
+async def as_administrator(command: str, work: Callable[[asyncpg.Connection], Awaitable[object]]) -> int:
+    """Run `work` on a connection to DATABASE_URL (an administrator's); 1, with the reason on standard error,
+    when the database cannot be reached or refuses."""
     try:
         conn = await asyncpg.connect(get_settings().database_url)
     except (OSError, asyncpg.PostgresError) as exc:
-        print(f"pulse db roles: cannot connect to DATABASE_URL: {exc}", file=sys.stderr)
+        print(f"{command}: cannot connect to DATABASE_URL: {exc}", file=sys.stderr)
         return 1
     try:
-        await provision(conn, plan, passwords)
+        await work(conn)
     except asyncpg.PostgresError as exc:
-        print(f"pulse db roles: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"{command}: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
     finally:
         await conn.close()
+    return 0
+
+
+async def run_roles(args: argparse.Namespace) -> int:
+    plan = RolePlan(args.role_prefix, args.statement_timeout, args.gateway_statement_timeout)
+    passwords = passwords_from(dict(os.environ), plan)
+    if await as_administrator("pulse db roles", lambda conn: provision(conn, plan, passwords)):
+        return 1
     for name in plan.names():
         print(f"{plan.login(name)}: {'password set' if name in passwords else 'password unchanged'}")
     return 0

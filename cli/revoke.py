@@ -14,9 +14,9 @@ import getpass
 import sys
 from typing import Any
 
-import asyncpg
 import jwt
 
+from cli.db import as_administrator
 from shared.settings import get_settings
 
 _REVOKE = """
@@ -48,17 +48,8 @@ async def run(args: argparse.Namespace) -> int:
     except (jwt.PyJWTError, KeyError, ValueError, TypeError) as exc:
         print(f"pulse revoke: not a token with jti and exp: {exc}", file=sys.stderr)
         return 2
-    try:
-        conn = await asyncpg.connect(settings.database_url)
-    except (OSError, asyncpg.PostgresError) as exc:
-        print(f"pulse revoke: cannot connect to DATABASE_URL: {exc}", file=sys.stderr)
+    revoked_by = f"cli:{getpass.getuser()}"
+    if await as_administrator("pulse revoke", lambda conn: conn.execute(_REVOKE, jti, until, revoked_by, args.reason)):
         return 1
-    try:
-        await conn.execute(_REVOKE, jti, until, f"cli:{getpass.getuser()}", args.reason)
-    except asyncpg.PostgresError as exc:
-        print(f"pulse revoke: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        await conn.close()
     print(f"revoked {jti} (kept until {until.isoformat()})")
     return 0

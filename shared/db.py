@@ -187,6 +187,16 @@ async def migrate(pool: asyncpg.Pool, schema: str, folder: Path | None) -> list[
     return applied_now
 
 
+async def migrate_at(dsn: str, schema: str, folder: Path | None, *, retry: bool = True) -> list[str]:
+    """`migrate` through a connection of its own to `dsn`: the schema owner's login is held only while
+    migrating, and the process runs with its own rights."""
+    pool = await create_pool(dsn, min_size=1, max_size=1, retry=retry)
+    try:
+        return await migrate(pool, schema, folder)
+    finally:
+        await pool.close()
+
+
 def pool_stats(pool: asyncpg.Pool) -> dict[str, Any]:
     size = pool.get_size()
     return {"size": size, "in_use": size - pool.get_idle_size()}

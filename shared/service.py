@@ -181,7 +181,7 @@ class Service:
         s = self.settings
         self._pool = await db.create_pool(s.database_url, min_size=s.db_pool_min, max_size=s.db_pool_max)
         if self.migrations is not None or self._subscriptions:
-            await self._migrate()
+            await db.migrate_at(s.migration_database_url or s.database_url, self.schema, self.migrations)
         await self.producer.start()
         relay = self._relay = OutboxRelay(self._pool, self.schema, self.producer, prefix=s.topic_prefix)
         # Built here, with what they use: the broker delivers nothing before start-up has finished.
@@ -207,18 +207,6 @@ class Service:
         # Output events committed before a crash go out before anything new is consumed.
         if self._subscriptions:
             await relay.flush()
-
-    async def _migrate(self) -> None:
-        url = self.settings.migration_database_url
-        if url is None:
-            await db.migrate(self.pool, self.schema, self.migrations)
-            return
-        # The schema owner's login is held only while migrating: the service runs with its own rights.
-        owner = await db.create_pool(url, min_size=1, max_size=1)
-        try:
-            await db.migrate(owner, self.schema, self.migrations)
-        finally:
-            await owner.close()
 
     async def _after_startup(self) -> None:
         self._started_at = time.time()

@@ -156,16 +156,14 @@ async def migrate_when_reachable(settings: Settings) -> None:
     """The gateway's own tables (sign-in links, revoked tokens), as the schema owner's login when there is one;
     retried in the background until the database answers, since the gateway starts without it."""
 
-    async def migrate() -> None:
-        url = settings.migration_database_url or settings.database_url
-        pool = await db_plumbing.create_pool(url, max_size=1, retry=False)
-        try:
-            await db_plumbing.migrate(pool, "gateway", MIGRATIONS)
-        finally:
-            await pool.close()
-
+    url = settings.migration_database_url or settings.database_url
     try:
-        await retry_transient(migrate, what="gateway migrations", initial=0.5, maximum=30.0)
+        await retry_transient(
+            lambda: db_plumbing.migrate_at(url, "gateway", MIGRATIONS, retry=False),
+            what="gateway migrations",
+            initial=0.5,
+            maximum=30.0,
+        )
     except Exception:  # a deployment fault (rights, say): sign-in links answer 503 until it is fixed
         logger.exception("the gateway's migrations failed")
 
