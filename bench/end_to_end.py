@@ -38,6 +38,7 @@ from shared.settings import get_settings
 from shared.topics import Topic, consumer_group, topic_name
 from tests.support.chaos import wait_converged
 from tests.support.processes import ServiceProcess
+from tests.support.stack import JWT_SECRET
 
 RESULTS = Path(__file__).resolve().parent / "results" / "end_to_end.jsonl"
 # A fixed, past history: the same events on every run, and every business day older than the alerter's
@@ -132,7 +133,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
             gateway = services["gateway"]
             result["gateway_latency"] = await gateway_latency.measure(
-                gateway.url, url, args.rates, args.seconds, gateway_pid=gateway.proc.pid if gateway.proc else None
+                gateway.url,
+                url,
+                args.rates,
+                args.seconds,
+                keys=JWT_SECRET,  # the services' (tests.support.processes.ServiceProcess)
+                gateway_pid=gateway.proc.pid if gateway.proc else None,
             )
             result["memory_at_end"] = memory(services)["memory"]
         finally:

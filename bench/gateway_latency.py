@@ -1,9 +1,9 @@
 """Gateway latency at fixed request rates: a load generator in its own process (bench/load_generator.py) sends
 a mix of the dashboard's reads at each rate in turn; p50/p90/p99 are measured from each request's scheduled
 moment. Run by bench.end_to_end against the read model of its 1M-event history, or on its own against a
-running gateway (e.g. after `make up`, which loads the demo):
+running gateway (e.g. after `make up`, which loads the demo; PULSE_DEV_MODE=true signs as its gateway does):
 
-    uv run python -m bench.gateway_latency [--url http://127.0.0.1:8000] [--rates 50 100 200 400 800 1600] [--seconds 20]
+    PULSE_DEV_MODE=true uv run python -m bench.gateway_latency [--url http://127.0.0.1:8000] [--rates 50 100 200 400 800 1600] [--seconds 20]
 
 Appends to bench/results/gateway_latency.jsonl.
 """
@@ -21,9 +21,8 @@ from pathlib import Path
 import asyncpg
 
 from bench.proc import CpuSampler
-from shared.auth import Role, issue_token
+from shared.auth import Role, SigningKeys, issue_token
 from shared.settings import get_settings
-from tests.support.stack import JWT_SECRET
 
 RESULTS = Path(__file__).resolve().parent / "results" / "gateway_latency.jsonl"
 RATES = (50.0, 100.0, 200.0, 400.0, 800.0, 1600.0)
@@ -68,12 +67,18 @@ def load(url: str, token: str, paths: list[str], rate: float, seconds: float) ->
 
 
 async def measure(
-    url: str, database_url: str, rates: list[float], seconds: float, *, gateway_pid: int | None = None
+    url: str,
+    database_url: str,
+    rates: list[float],
+    seconds: float,
+    *,
+    keys: SigningKeys | str,
+    gateway_pid: int | None = None,
 ) -> list[dict[str, object]]:
     """Each rate's latencies and, given the gateway's pid, the CPU seconds of the gateway, PostgreSQL and the
-    load generator ("other") while it ran."""
+    load generator ("other") while it ran. `keys` sign the admin token the gateway is read with."""
     paths = await dashboard_paths(database_url)
-    token = issue_token(Role.ADMIN, sub="tester@bank.test", secret=JWT_SECRET)
+    token = issue_token(Role.ADMIN, sub="bench@bank.test", secret=keys)
     # Warm up (connections, plans, caches), then each rate in turn; stop once one fails to keep up.
     await asyncio.to_thread(load, url, token, paths, rates[0], 5.0)
     results = []
@@ -96,7 +101,10 @@ async def main() -> None:
     parser.add_argument("--rates", type=float, nargs="+", default=list(RATES))
     parser.add_argument("--seconds", type=float, default=20.0)
     args = parser.parse_args()
-    results = await measure(args.url, settings.database_url, args.rates, args.seconds)
+    keys = settings.jwt_keys()  # the running gateway's: PULSE_JWT_SECRET, or the development one under make up
+    if keys is None:
+        parser.error("set PULSE_JWT_SECRET as the gateway has it, or PULSE_DEV_MODE=true for a `make up` gateway")
+    results = await measure(args.url, settings.database_url, args.rates, args.seconds, keys=keys)
     at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     RESULTS.parent.mkdir(exist_ok=True)
     with RESULTS.open("a") as out:
