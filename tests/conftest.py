@@ -3,6 +3,7 @@ topic prefix, its own database, its own service processes)."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
@@ -23,6 +24,8 @@ from tests.support.stack import JWT_SECRET, Stack, create_database, drop_databas
 def stack() -> Iterator[Stack]:
     the_stack, containers = start_stack()
     yield the_stack
+    if the_stack.kafka_secured is not None:
+        the_stack.kafka_secured.close()
     for container in containers:
         container.stop()  # type: ignore[attr-defined]
 
@@ -53,8 +56,15 @@ class World:
             "PULSE_BATCH_TIMEOUT_MS": "50",
             "PULSE_SCHEDULE_ENABLED": "false",
             "PULSE_WEEKLY_SUMMARY_ENABLED": "false",
+            **(self.stack.kafka_secured.env() if self.stack.kafka_secured else {}),
             **self.extra_env,
         }
+
+    def kafka_settings(self, service: str) -> dict[str, str]:
+        """The Kafka `Settings` fields of `service` built in-process: signed in as itself where it can be."""
+        if self.stack.kafka_secured is None:
+            return {"kafka_bootstrap_servers": self.stack.kafka_bootstrap}
+        return self.stack.kafka_secured.settings(service)
 
     def service(self, name: str, *, start: bool = True, instance: int = 1) -> ServiceProcess:
         process = ServiceProcess(name, self.env, self.log_dir, instance=instance)
@@ -67,12 +77,15 @@ class World:
 
 @asynccontextmanager
 async def open_world(stack: Stack, log_dir: Path) -> AsyncIterator[World]:
-    """A private slice of the stack (topic prefix, database), and everything in it gone afterwards."""
+    """A private slice of the stack (topic prefix, database), and everything in it gone afterwards. On a
+    secured broker the services may use the prefix's topics, each its own, for as long as the world lasts."""
     suffix = uuid.uuid4().hex[:10]
     prefix = f"t{suffix}-"
     database = f"pulse_t{suffix}"
     url = await create_database(stack.database_url, database)
     await create_topics(stack.kafka_bootstrap, prefix)
+    if stack.kafka_secured is not None:
+        await asyncio.to_thread(stack.kafka_secured.grant, prefix)
     the_world = World(stack, prefix, url, Bus(stack.kafka_bootstrap, prefix), log_dir)
     try:
         yield the_world
@@ -81,6 +94,8 @@ async def open_world(stack: Stack, log_dir: Path) -> AsyncIterator[World]:
             process.stop()
         await the_world.bus.close()
         await delete_topics(stack.kafka_bootstrap, prefix)
+        if stack.kafka_secured is not None:
+            await asyncio.to_thread(stack.kafka_secured.withdraw, prefix)
         await drop_database(stack.database_url, database)
 
 

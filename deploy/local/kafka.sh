@@ -6,6 +6,7 @@
 #   deploy/local/kafka.sh stop     # SIGTERM the recorded PID, SIGKILL after 30 s
 #   deploy/local/kafka.sh status
 #   deploy/local/kafka.sh access   # users and ACLs from a spec on stdin (shared/kafka/access.py, KafkaAccess.java)
+#   deploy/local/kafka.sh access --serve   # the same, one spec per "apply" line, one answer line each (tests)
 #
 # Listeners: PLAINTEXT 127.0.0.1:9092 (anonymous super users: the tests and the upstream stand-ins) and
 # SASL_SSL 127.0.0.1:9094 (SCRAM-SHA-512 over TLS, certificate from .local/kafka/tls made by ensure_tls,
@@ -33,8 +34,11 @@ LOG_TAG=kafka
 # shellcheck source=deploy/local/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-KAFKA_DIR="$LOCAL/kafka"
-LIBS="$KAFKA_DIR/libs"
+# The jars and the TLS files are the checkout's; PULSE_LOCAL_KAFKA_DIR puts a second broker's config, data, log
+# and pid elsewhere (with its own PULSE_LOCAL_KAFKA_*PORT), as the OAUTHBEARER test does.
+JARS_DIR="$LOCAL/kafka"
+KAFKA_DIR=${PULSE_LOCAL_KAFKA_DIR:-$JARS_DIR}
+LIBS="$JARS_DIR/libs"
 DATA="$KAFKA_DIR/data"
 PROPS="$KAFKA_DIR/server.properties"
 LOG4J="$KAFKA_DIR/log4j2.properties"
@@ -46,9 +50,16 @@ HOST=127.0.0.1
 PORT=${PULSE_LOCAL_KAFKA_PORT:-9092}
 CONTROLLER_PORT=${PULSE_LOCAL_KAFKA_CONTROLLER_PORT:-9093}
 SASL_PORT=${PULSE_LOCAL_KAFKA_SASL_PORT:-9094}
-TLS="$KAFKA_DIR/tls"
+TLS="$JARS_DIR/tls"
 READY_TIMEOUT=${KAFKA_READY_TIMEOUT:-90}
 HEAP_OPTS=${KAFKA_HEAP_OPTS:--Xms256m -Xmx768m}
+# OAUTHBEARER on the SASL_SSL listener as well, when an OpenID Connect provider's JWKS URL is given: tokens
+# from the provider's client credentials grant, checked against its keys, issuer and audience; the principal
+# is the claim PULSE_LOCAL_KAFKA_OAUTH_PRINCIPAL_CLAIM names (the client id, `azp`, by default).
+OAUTH_JWKS_URL=${PULSE_LOCAL_KAFKA_OAUTH_JWKS_URL:-}
+OAUTH_ISSUER=${PULSE_LOCAL_KAFKA_OAUTH_ISSUER:-}
+OAUTH_AUDIENCE=${PULSE_LOCAL_KAFKA_OAUTH_AUDIENCE:-}
+OAUTH_PRINCIPAL_CLAIM=${PULSE_LOCAL_KAFKA_OAUTH_PRINCIPAL_CLAIM:-azp}
 
 ensure_java() {
     if ! command -v java >/dev/null 2>&1; then
@@ -72,14 +83,14 @@ cmd_fetch() {
         return 0
     fi
     command -v mvn >/dev/null 2>&1 || apt_install maven
-    mkdir -p "$KAFKA_DIR"
-    local tmp="$KAFKA_DIR/libs.tmp.$$"
+    mkdir -p "$JARS_DIR"
+    local tmp="$JARS_DIR/libs.tmp.$$"
     rm -rf "$tmp"
     log "fetching Kafka $KAFKA_VERSION jars from Maven Central (mvn) ..."
     local t0=$SECONDS
     if ! mvn -B -q -f "$POM" dependency:copy-dependencies \
-        -DoutputDirectory="$tmp" -DincludeScope=runtime </dev/null >"$KAFKA_DIR/fetch.log" 2>&1; then
-        tail_log "$KAFKA_DIR/fetch.log" 60
+        -DoutputDirectory="$tmp" -DincludeScope=runtime </dev/null >"$JARS_DIR/fetch.log" 2>&1; then
+        tail_log "$JARS_DIR/fetch.log" 60
         rm -rf "$tmp"
         die "mvn dependency:copy-dependencies failed"
     fi
@@ -104,7 +115,7 @@ advertised.listeners=PLAINTEXT://$HOST:$PORT,CONTROLLER://$HOST:$CONTROLLER_PORT
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
 listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_SSL:SASL_SSL
-sasl.enabled.mechanisms=SCRAM-SHA-512
+sasl.enabled.mechanisms=SCRAM-SHA-512${OAUTH_JWKS_URL:+,OAUTHBEARER}
 listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 ssl.keystore.type=PEM
 ssl.keystore.location=$TLS/broker.pem
@@ -120,11 +131,27 @@ share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
 EOF
+    if [[ -n $OAUTH_JWKS_URL ]]; then
+        cat >>"$PROPS" <<EOF
+listener.name.sasl_ssl.oauthbearer.sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required;
+listener.name.sasl_ssl.oauthbearer.sasl.server.callback.handler.class=org.apache.kafka.common.security.oauthbearer.OAuthBearerValidatorCallbackHandler
+# Named, not left to the default: Kafka 4.1.1's default (DefaultJwtValidator), as the validator callback
+# handler builds it, checks neither the signature nor the audience (it falls back to ClientJwtValidator), so a
+# token signed with any key was accepted here. BrokerJwtValidator checks both (tests/e2e/test_kafka_oauth.py).
+sasl.oauthbearer.jwt.validator.class=org.apache.kafka.common.security.oauthbearer.BrokerJwtValidator
+sasl.oauthbearer.jwks.endpoint.url=$OAUTH_JWKS_URL
+sasl.oauthbearer.expected.issuer=$OAUTH_ISSUER
+sasl.oauthbearer.expected.audience=$OAUTH_AUDIENCE
+sasl.oauthbearer.sub.claim.name=$OAUTH_PRINCIPAL_CLAIM
+EOF
+    fi
     cat >"$LOG4J" <<'EOF'
 # Written by deploy/local/kafka.sh. Console only (kafka.sh redirects it to kafka.log).
 status = warn
 appender.console.type = Console
 appender.console.name = STDOUT
+# KafkaAccess --serve answers on standard output, so it logs to SYSTEM_ERR (-Dpulse.log.target).
+appender.console.target = ${sys:pulse.log.target:-SYSTEM_OUT}
 appender.console.layout.type = PatternLayout
 appender.console.layout.pattern = [%d] %p %m (%c)%n
 rootLogger.level = INFO
@@ -269,7 +296,9 @@ stop it, or set KAFKA_BOOTSTRAP_SERVERS to use it instead"
         echo "===== $(date -Is) starting Kafka $KAFKA_VERSION ====="
     } >>"$KLOG"
     # shellcheck disable=SC2086 # HEAP_OPTS is a list of JVM flags
+    # Kafka 4 fetches no OAuth URL it is not told it may (an allow-list, empty by default).
     setsid nohup java $HEAP_OPTS -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \
+        -Dorg.apache.kafka.sasl.oauthbearer.allowed.urls="$OAUTH_JWKS_URL" \
         -Dlog4j2.configurationFile="$LOG4J" -cp "$LIBS/*" kafka.Kafka "$PROPS" \
         >>"$KLOG" 2>&1 </dev/null 9>&- &
     pid=$!
@@ -281,6 +310,11 @@ stop it, or set KAFKA_BOOTSTRAP_SERVERS to use it instead"
 # Users and ACLs from a spec on stdin (shared/kafka/access.py), applied through the PLAINTEXT listener, whose
 # anonymous clients are super users. Skipped when this data directory already has exactly this spec.
 cmd_access() {
+    if [[ ${1:-} == --serve ]]; then
+        ensure_java
+        exec java -Dlog4j2.configurationFile="$LOG4J" -Dpulse.log.target=SYSTEM_ERR -cp "$LIBS/*" \
+            "$ROOT/deploy/local/KafkaAccess.java" "$HOST:$PORT" --serve 2>>"$KAFKA_DIR/access.log"
+    fi
     local spec marker="$DATA/.pulse-access.sha256" sum
     spec=$(cat)
     sum=$(printf '%s' "$spec" | sha256sum | cut -d' ' -f1)
@@ -331,13 +365,13 @@ case "${1:-}" in
 fetch | start | stop) lock kafka ;;
 esac
 case "${1:-}" in
-access) cmd_access ;;
+access) cmd_access "${2:-}" ;;
 fetch) cmd_fetch ;;
 start) cmd_start ;;
 stop) cmd_stop ;;
 status) cmd_status ;;
 *)
-    echo "usage: $0 {fetch|start|stop|status}" >&2
+    echo "usage: $0 {fetch|start|stop|status|access [--serve]}" >&2
     exit 2
     ;;
 esac

@@ -399,6 +399,9 @@ async def test_faults_change_nothing_and_a_replay_reproduces_the_read_model(
     url_b = await create_database(stack.database_url, database_b)
     group_prefix_b = f"replay-{uuid.uuid4().hex[:8]}-"
     b: list[ServiceProcess] = []
+    secured = stack.kafka_secured
+    if secured is not None:  # B's services read the same topics in consumer groups of their own
+        await asyncio.to_thread(secured.grant, prefix, group_prefix=group_prefix_b, topics=False)
     try:
         # B notifies a receiver pair of its own rather than nobody: A's receivers see A's deliveries only (what (c)
         # is about), while B still plans and sends its notifications like any alerter, so "every delivery
@@ -427,6 +430,8 @@ async def test_faults_change_nothing_and_a_replay_reproduces_the_read_model(
     finally:
         await stop_all(b)
         await drop_database(stack.database_url, database_b)
+        if secured is not None:
+            await asyncio.to_thread(secured.withdraw, prefix, group_prefix=group_prefix_b, topics=False)
 
     # -- the report ----------------------------------------------------------------------------------------------
     timings["total"] = time.monotonic() - began

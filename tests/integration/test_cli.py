@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from shared.events.envelope import make_envelope
+from shared.kafka.access import OPERATOR, user_of
 from shared.topics import Topic
 from tests.conftest import World
 from tests.support.kafka import eventually
@@ -24,7 +25,8 @@ async def pulse(world: World, *args: str) -> subprocess.CompletedProcess[str]:
         subprocess.run,
         [sys.executable, "-m", "cli.main", *args],
         cwd=ROOT,
-        env=world.env | {"PATH": "/usr/bin:/bin"},
+        # The operator's own Kafka user where the broker asks who it is (shared.kafka.access).
+        env=world.env | {"PULSE_KAFKA_SASL_USERNAME": user_of(OPERATOR), "PATH": "/usr/bin:/bin"},
         capture_output=True,
         text=True,
         timeout=60,

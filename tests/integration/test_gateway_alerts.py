@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -169,13 +169,14 @@ A4_JSON = (
 )
 
 
-def settings_for(database_url: str, *, kafka: str = CLOSED, prefix: str = "") -> Settings:
+def settings_for(database_url: str, *, kafka: Mapping[str, Any] | None = None, prefix: str = "") -> Settings:
+    """The gateway's settings; `kafka`: its Kafka settings fields (`World.kafka_settings`), a closed port if none."""
     return Settings(
         database_url=login_url(database_url, "gateway"),
         migration_database_url=login_url(database_url, "owner"),
         topic_prefix=prefix,
-        kafka_bootstrap_servers=kafka,
         jwt_secret=SECRET,
+        **(kafka or {"kafka_bootstrap_servers": CLOSED}),
     )
 
 
@@ -439,7 +440,7 @@ async def test_ack_publishes_one_event_keyed_by_scope_and_the_read_model_applies
     try:
         await db.migrate(pool, "aggregator", MIGRATIONS)
         await apply(pool, SEED)
-        app = create_app(settings_for(world.database_url, kafka=world.stack.kafka_bootstrap, prefix=world.prefix))
+        app = create_app(settings_for(world.database_url, kafka=world.kafka_settings("gateway"), prefix=world.prefix))
         async with (
             app.router.lifespan_context(app),
             httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://gateway") as http,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -192,13 +192,14 @@ async def seed(conn: Connection, rows: list[dict[str, Any]]) -> None:
     )
 
 
-def settings_for(database_url: str, *, kafka: str = CLOSED, prefix: str = "") -> Settings:
+def settings_for(database_url: str, *, kafka: Mapping[str, Any] | None = None, prefix: str = "") -> Settings:
+    """The gateway's settings; `kafka`: its Kafka settings fields (`World.kafka_settings`), a closed port if none."""
     return Settings(
         database_url=login_url(database_url, "gateway"),
         migration_database_url=login_url(database_url, "owner"),
         topic_prefix=prefix,
-        kafka_bootstrap_servers=kafka,
         jwt_secret=SECRET,
+        **(kafka or {"kafka_bootstrap_servers": CLOSED}),
     )
 
 
@@ -567,7 +568,7 @@ async def test_missing_read_model_is_503_not_500(world: World) -> None:
 
 
 async def test_snapshot_request_with_kafka_down_is_503() -> None:
-    app = create_app(settings_for("postgresql://x:y@127.0.0.1:1/z", kafka=CLOSED))
+    app = create_app(settings_for("postgresql://x:y@127.0.0.1:1/z"))
     publisher = app.state.publisher
     assert isinstance(publisher, Publisher)
     publisher.start_timeout = 1.0
@@ -585,7 +586,7 @@ async def test_snapshot_request_with_kafka_down_is_503() -> None:
 
 
 async def test_snapshot_request_publishes_one_event_on_the_control_topic(world: World) -> None:
-    app = create_app(settings_for(world.database_url, kafka=world.stack.kafka_bootstrap, prefix=world.prefix))
+    app = create_app(settings_for(world.database_url, kafka=world.kafka_settings("gateway"), prefix=world.prefix))
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://gateway") as http,

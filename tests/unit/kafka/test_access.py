@@ -9,7 +9,7 @@ import importlib
 import pytest
 
 from services.gateway.__main__ import PUBLICATIONS as GATEWAY_PUBLICATIONS
-from shared.kafka.access import READS, WRITES, spec, user_of
+from shared.kafka.access import OPERATOR, READS, WRITES, spec, user_of, withdrawal
 from shared.settings import Settings
 
 pytestmark = pytest.mark.unit
@@ -37,3 +37,22 @@ def test_the_spec_names_each_topic_of_the_prefix_and_the_services_own_groups() -
     assert "allow pulse-returns GROUP PREFIXED t1-pulse.returns. READ" in lines
     assert not [line for line in lines if "pulse-returns" in line and "loan-events" in line]
     assert not [line for line in lines if user_of("gateway") in line and "GROUP" in line]
+
+
+def test_the_withdrawal_drops_every_resource_the_spec_grants_on() -> None:
+    granted = {tuple(line.split()[2:5]) for line in spec("t1-", {}) if line.startswith("allow")}
+    dropped = {tuple(line.split()[1:4]) for line in withdrawal("t1-")}
+    assert dropped == granted
+    assert ("TOPIC", "LITERAL", "t1-loan-events") in dropped
+    assert ("GROUP", "PREFIXED", "t1-pulse.alerter.") in dropped
+
+
+def test_the_operator_reads_dead_letters_writes_what_services_consume_and_joins_no_group() -> None:
+    operator = [line.split()[2:] for line in spec("t1-", {}) if line.startswith(f"allow {user_of(OPERATOR)} ")]
+    reads = {name for kind, _, name, op in operator if kind == "TOPIC" and op == "READ"}
+    writes = {name for kind, _, name, op in operator if kind == "TOPIC" and op == "WRITE"}
+    assert reads == {"t1-dead-letters"}
+    assert writes == {f"t1-{t}" for t in ("loan-events", "wealth-events", "control", "snapshots", "returns",
+                                          "aggregates", "alerts")}  # fmt: skip
+    assert [op for kind, _, _, op in operator if kind == "GROUP"] == ["DESCRIBE"]  # offsets only
+    assert "t1-notifications" not in writes  # no service consumes it: nothing to put back
