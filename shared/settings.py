@@ -109,6 +109,9 @@ class Settings(BaseSettings):
     oidc_keys_max_age_seconds: float = Field(300, gt=0)
     # How often (seconds) the gateway reads the revoked tokens' ids again.
     revocations_refresh_seconds: float = Field(5, gt=0)
+    # How long (seconds) a verified token's claims are kept, so that a token sent with every request is not
+    # checked again each time (never past its expiry; revocations are checked on every request). 0: never kept.
+    verified_tokens_seconds: float = Field(10, ge=0, le=60)
     topic_prefix: str = ""
     # Consumer groups are named after the topic prefix unless this is set: a second set of services with
     # their own groups (and an empty database) replays every topic from offset 0.

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import asyncpg
@@ -135,6 +135,45 @@ class Revocations:
         self._ids = frozenset(r["jti"] for r in rows)
 
 
+class VerifiedTokens:
+    """Tokens verified in the last `ttl` seconds, with their claims. A browser or an API client sends the same
+    token with every request, and checking its signature and claims each time is most of the gateway's own
+    cost per request. An entry never outlives the token (its `exp` and the leeway) and the oldest entries go
+    first beyond `max_entries`; whether it was revoked is still asked on every request (`Authenticator`)."""
+
+    def __init__(
+        self,
+        ttl: float,
+        *,
+        leeway: float = 60.0,
+        max_entries: int = 10_000,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.ttl = ttl
+        self.leeway = leeway
+        self.max_entries = max_entries
+        self._clock = clock
+        self._entries: dict[tuple[str, str], tuple[Claims, float]] = {}
+
+    def get(self, token: str, audience: str) -> Claims | None:
+        entry = self._entries.get((token, audience))
+        if entry is None:
+            return None
+        claims, until = entry
+        if self._clock() >= until:
+            del self._entries[(token, audience)]
+            return None
+        return claims
+
+    def put(self, token: str, audience: str, claims: Claims) -> None:
+        if self.ttl <= 0:
+            return
+        until = min(self._clock() + self.ttl, claims.exp.timestamp() + self.leeway)
+        while len(self._entries) >= self.max_entries:
+            del self._entries[next(iter(self._entries))]
+        self._entries[(token, audience)] = (claims, until)
+
+
 class Authenticator:
     """Verifies a token into `Claims`, or raises `InvalidToken`."""
 
@@ -147,6 +186,7 @@ class Authenticator:
         oidc: OidcKeys | None = None,
         oidc_audience: str | None = None,
         oidc_claims: Mapping[str, str] | None = None,
+        verified: VerifiedTokens | None = None,
     ) -> None:
         self.keys = keys
         self.rules = rules
@@ -154,6 +194,7 @@ class Authenticator:
         self.oidc = oidc
         self.oidc_audience = oidc_audience
         self.oidc_claims = dict(oidc_claims or {})
+        self.verified = verified or VerifiedTokens(0)
 
     @classmethod
     def from_settings(cls, settings: Settings, db: Database) -> Authenticator:
@@ -172,10 +213,25 @@ class Authenticator:
             else None,
             oidc_audience=settings.oidc_audience,
             oidc_claims=settings.oidc_claims,
+            # Never trusted longer than the provider's keys that verified it are kept.
+            verified=VerifiedTokens(
+                min(settings.verified_tokens_seconds, settings.oidc_keys_max_age_seconds),
+                leeway=settings.token_rules().leeway.total_seconds(),
+            ),
         )
 
     async def verify(self, token: str, *, audience: str = API_AUDIENCE) -> Claims:
         """The claims of `token` for `audience` (a link's is `shared.auth.SIGNIN_AUDIENCE`), unless revoked."""
+        claims = self.verified.get(token, audience)
+        if claims is None:
+            claims = await self._verify(token, audience)
+            self.verified.put(token, audience, claims)
+        assert claims.jti is not None
+        if await self.revocations.is_revoked(claims.jti):
+            raise InvalidToken("token revoked")
+        return claims
+
+    async def _verify(self, token: str, audience: str) -> Claims:
         try:
             issuer = jwt.decode(token, options={"verify_signature": False}).get("iss")
         except (jwt.PyJWTError, ValueError, TypeError, AttributeError) as exc:
@@ -188,9 +244,6 @@ class Authenticator:
             claims = verify_token(token, self.keys, rules=self.rules, audience=audience)
         else:
             raise InvalidToken("unknown issuer")
-        assert claims.jti is not None
-        if await self.revocations.is_revoked(claims.jti):
-            raise InvalidToken("token revoked")
         return claims
 
     async def _verify_oidc(self, token: str, issuer: str) -> Claims:
