@@ -179,6 +179,11 @@ async def migrate(pool: asyncpg.Pool, schema: str, folder: Path | None) -> list[
                     await conn.execute(sql.replace("{schema}", schema))
                     await conn.execute(f"INSERT INTO {schema}.schema_migrations (version) VALUES ($1)", version)
                 applied_now.append(version)
+            if applied_now:
+                # Imported here: shared.db_roles builds on this module.
+                from shared.db_roles import limit_tables
+
+                await limit_tables(conn, schema)
         finally:
             await conn.execute("RESET ROLE")
             await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", f"pulse-migrations:{schema}")

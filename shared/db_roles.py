@@ -5,7 +5,8 @@
 - Each service's runtime role (`pulse_snapshotter`, ...) reads and writes the rows of its own schema's tables:
   no DDL, no other schema ("one schema per service" is enforced, not a convention).
 - The gateway's role (`pulse_gateway`) reads the aggregator's read model, and its transactions are
-  read-only by default; it writes only its own schema (sign-in links used), in a transaction that says so.
+  read-only by default; it writes only its own schema (sign-in links used), in a transaction that says so,
+  and only reads the revoked tokens (`READ_ONLY_TABLES`).
 - Every runtime role has a server-side `statement_timeout`, so a runaway statement stops whatever the client.
 
 `provision()` creates or corrects all of it, idempotently, for the current database; roles are cluster-wide,
@@ -32,6 +33,10 @@ SERVICE_SCHEMAS: tuple[str, ...] = ("snapshotter", "returns", "aggregator", "ale
 # Readers of another's schema, read-only, and read-only by default in their own: the gateway serves the
 # aggregator's read model (and writes only when it redeems a sign-in link, saying so).
 READERS: Mapping[str, tuple[str, ...]] = {"gateway": ("aggregator",)}
+# Tables of a schema that its own runtime role may only read, narrower than the schema's rights: the revoked
+# tokens are written by an administrator (`pulse revoke`), so a gateway made to run a statement of someone
+# else's cannot take a revocation back.
+READ_ONLY_TABLES: Mapping[str, tuple[str, ...]] = {"gateway": ("revoked_tokens",)}
 OWNER = "owner"
 
 _TABLE_RIGHTS = "SELECT, INSERT, UPDATE, DELETE"
@@ -83,6 +88,8 @@ async def provision(conn: Connection, plan: RolePlan, passwords: Mapping[str, st
         for reader, schemas in READERS.items():
             for schema in schemas:
                 await _grant(conn, schema, plan.owner, plan.login(reader), "SELECT", "SELECT")
+        for schema in READ_ONLY_TABLES:
+            await limit_tables(conn, schema)
     for schema in SERVICE_SCHEMAS:
         if schema not in READERS:
             await _set(conn, plan.login(schema), "statement_timeout", plan.service_statement_timeout)
@@ -90,6 +97,26 @@ async def provision(conn: Connection, plan: RolePlan, passwords: Mapping[str, st
         await _set(conn, plan.login(reader), "statement_timeout", plan.reader_statement_timeout)
         await _set(conn, plan.login(reader), "default_transaction_read_only", "on")
     log.info("database roles provisioned", database=database, roles=[plan.login(n) for n in plan.names()])
+
+
+# Who besides the table's owner may change a table's rows.
+_WRITERS = """
+SELECT DISTINCT pg_get_userbyid(a.grantee) FROM pg_class c, aclexplode(c.relacl) a
+WHERE c.oid = to_regclass($1::text) AND a.grantee <> c.relowner AND a.grantee <> 0
+  AND a.privilege_type IN ('INSERT', 'UPDATE', 'DELETE', 'TRUNCATE')
+"""
+
+
+async def limit_tables(conn: Connection, schema: str) -> None:
+    """Take the right to change the rows of `READ_ONLY_TABLES[schema]` from every role but the owner. Run by
+    `provision` (its schema-wide grants gave it) and after each migration of the schema (the default
+    privileges give it to a table a migration creates), as the owner or an administrator."""
+    for table in READ_ONLY_TABLES.get(schema, ()):
+        name = f"{quote_ident(schema)}.{quote_ident(table)}"
+        if await conn.fetchval("SELECT to_regclass($1)", name) is None:
+            continue  # not created yet: the migration that creates it limits it
+        for (writer,) in await conn.fetch(_WRITERS, name):
+            await conn.execute(f"REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON {name} FROM {quote_ident(writer)}")
 
 
 async def _ensure_login(conn: Connection, role: str, password: str | None) -> None:

@@ -214,3 +214,38 @@ async def test_pulse_db_roles_sets_the_passwords_from_the_environment(stack: Sta
                 await provision(admin, RolePlan(), {"gateway": ROLE_PASSWORD})
             finally:
                 await admin.close()
+
+
+async def test_the_gateway_reads_the_revoked_tokens_and_cannot_take_one_back(migrated: str) -> None:
+    """`pulse revoke` writes them as an administrator; the gateway's login may only read them, after the
+    migration that made the table and after provisioning again (whose schema-wide grants would give it more)."""
+    admin = await asyncpg.connect(migrated)
+    try:
+        revoke = "INSERT INTO gateway.revoked_tokens (jti, expires_at, revoked_by) VALUES ('j1', now() + '1 h', 'ops')"
+        await admin.execute(revoke)
+        for provisioned_again in (False, True):
+            if provisioned_again:
+                await provision(admin, RolePlan(), {})
+            conn = await as_login(migrated, "gateway")
+            try:
+                assert await conn.fetchval("SELECT jti FROM gateway.revoked_tokens") == "j1"
+                async with conn.transaction(readonly=False):
+                    await conn.execute("SET TRANSACTION READ WRITE")
+                    # Its sign-in ledger it does write (services/gateway/signin.py)...
+                    await conn.execute(
+                        "INSERT INTO gateway.signin_links (jti, expires_at) VALUES ($1, now())", f"l{provisioned_again}"
+                    )
+                for statement in (  # ...the revocations never.
+                    "DELETE FROM gateway.revoked_tokens",
+                    "UPDATE gateway.revoked_tokens SET expires_at = now()",
+                    "INSERT INTO gateway.revoked_tokens (jti, expires_at, revoked_by) VALUES ('j2', now(), 'x')",
+                    "TRUNCATE gateway.revoked_tokens",
+                ):
+                    async with conn.transaction(readonly=False):
+                        await conn.execute("SET TRANSACTION READ WRITE")
+                        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                            await conn.execute(statement)
+            finally:
+                await conn.close()
+    finally:
+        await admin.close()
