@@ -104,6 +104,13 @@ class Settings(BaseSettings):
             "client_id": "pulse_client_id",
         }
     )
+    # The dashboard's own client at that provider: with it, the sign-in page offers "Sign in with your
+    # organisation's account" (the authorization code flow with PKCE, services/gateway/pages/oidc.py), whose
+    # redirect URI is <PULSE_GATEWAY_PUBLIC_URL or the gateway's own origin>/signin/oidc/callback. A public
+    # client needs no secret; a confidential one sends it to the token endpoint.
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = None
+    oidc_scope: str = "openid"
     # How long the provider's keys are kept before they are read again (a key it no longer lists stops
     # working then; a key not seen yet is looked for at once).
     oidc_keys_max_age_seconds: float = Field(300, gt=0)
@@ -215,6 +222,8 @@ class Settings(BaseSettings):
             raise ValueError("a key of PULSE_JWT_PREVIOUS_SECRETS is shorter than 32 characters")
         if (self.oidc_issuer is None) != (self.oidc_audience is None):
             raise ValueError("PULSE_OIDC_ISSUER and PULSE_OIDC_AUDIENCE go together")
+        if self.oidc_client_id is not None and self.oidc_issuer is None:
+            raise ValueError("PULSE_OIDC_CLIENT_ID needs PULSE_OIDC_ISSUER (the provider it is a client of)")
         if self.smtp_username and self.smtp_tls == "none":
             raise ValueError("PULSE_SMTP_TLS=none with SMTP credentials: they would travel in clear")
         urls = [w.url for w in self.webhooks]

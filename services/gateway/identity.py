@@ -50,7 +50,7 @@ class OidcKeys:
         self.min_interval = min_interval
         self._keys: dict[str, jwt.PyJWK] = {}
         self._fetched_at = float("-inf")
-        self._jwks_uri: str | None = None
+        self._discovery: dict[str, Any] | None = None
         self._lock = asyncio.Lock()
 
     async def key(self, kid: str) -> jwt.PyJWK | None:
@@ -64,15 +64,28 @@ class OidcKeys:
                 await self._fetch()
         return self._keys.get(kid)
 
+    async def endpoint(self, name: str) -> str:
+        """An endpoint of the provider's discovery document (`authorization_endpoint`, `token_endpoint`, ...);
+        raises `InvalidToken` if the provider cannot be asked or names none."""
+        try:
+            async with httpx.AsyncClient(timeout=5.0, follow_redirects=False) as client:
+                return str((await self._discovered(client))[name])
+        except (httpx.HTTPError, KeyError, ValueError) as exc:
+            log.warning("cannot read the identity provider's discovery document", issuer=self.issuer, error=repr(exc))
+            raise InvalidToken(f"the identity provider does not answer ({name})") from exc
+
+    async def _discovered(self, client: httpx.AsyncClient) -> dict[str, Any]:
+        if self._discovery is None:
+            discovery = await _json(client, f"{self.issuer}/.well-known/openid-configuration")
+            if discovery.get("issuer", "").rstrip("/") != self.issuer:
+                raise InvalidToken("the provider's discovery document names another issuer")
+            self._discovery = discovery
+        return self._discovery
+
     async def _fetch(self) -> None:
         try:
             async with httpx.AsyncClient(timeout=5.0, follow_redirects=False) as client:
-                if self._jwks_uri is None:
-                    discovery = await _json(client, f"{self.issuer}/.well-known/openid-configuration")
-                    if discovery.get("issuer", "").rstrip("/") != self.issuer:
-                        raise InvalidToken("the provider's discovery document names another issuer")
-                    self._jwks_uri = str(discovery["jwks_uri"])
-                jwks = await _json(client, self._jwks_uri)
+                jwks = await _json(client, str((await self._discovered(client))["jwks_uri"]))
         except (httpx.HTTPError, KeyError, ValueError) as exc:
             # Keys already known stay usable; a new one is looked for again after `min_interval`.
             log.warning("cannot read the identity provider's keys", issuer=self.issuer, error=repr(exc)[:300])

@@ -44,9 +44,12 @@ class Realm:
     async def call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         return await admin_call(method, f"/admin/realms/{self.name}{path}", **kwargs)
 
-    async def add_client(self, client_id: str, *, audience: str | None, claims: dict[str, str]) -> str:
+    async def add_client(
+        self, client_id: str, *, audience: str | None, claims: dict[str, str], redirect_uri: str | None = None
+    ) -> str:
         """A public client allowed the password grant whose access tokens carry `claims` (hard-coded mappers,
-        as an administrator would map them from a directory) and, if given, `audience`; its internal id."""
+        as an administrator would map them from a directory) and, if given, `audience`; its internal id.
+        With `redirect_uri`, also the authorization code flow to it, PKCE (S256) required."""
         mappers: list[dict[str, Any]] = [
             {
                 "name": name,
@@ -74,7 +77,9 @@ class Realm:
             "clientId": client_id,
             "publicClient": True,
             "directAccessGrantsEnabled": True,
-            "standardFlowEnabled": False,
+            "standardFlowEnabled": redirect_uri is not None,
+            "redirectUris": [redirect_uri] if redirect_uri else [],
+            "attributes": {"pkce.code.challenge.method": "S256"},
             "protocolMappers": mappers,
         }
         created = await self.call("POST", "/clients", json=body)

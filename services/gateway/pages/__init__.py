@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from services.gateway.pages import alerts, assets, events, loans, session, snapshots, wealth
+from services.gateway.pages import alerts, assets, events, loans, oidc, session, snapshots, wealth
 
 ROUTERS: list[APIRouter] = [
     session.router,
+    oidc.router,
     loans.router,
     wealth.router,
     alerts.router,

@@ -66,6 +66,7 @@ SIGNIN_REASONS = {
     "invalid": "That sign-in link is not valid. Ask for a new one, or paste a token.",
     "used": "That sign-in link has been used already: each works once. Ask for a new one, or paste a token.",
     "signed_out": "You are signed out.",
+    "oidc_failed": "Signing in with your organisation's account did not work. Try again, or ask for a sign-in link.",
 }
 """Why the sign-in form is shown, by code: a query parameter never puts its own words on the page."""
 
@@ -187,7 +188,7 @@ async def home(access: PageAccess) -> RedirectResponse:
 @router.get("/signin")
 async def signin_form(request: Request, next: str | None = None, reason: str | None = None) -> HTMLResponse:
     message = SIGNIN_REASONS.get(reason or "")
-    return render(request, "signin.html", {"next": safe_next(next), "error": message})
+    return render(request, "signin.html", _form(request, safe_next(next), message))
 
 
 @router.post("/signin", response_model=None)
@@ -200,10 +201,20 @@ async def signin(
         claims = await verify(request, token.strip())
     except InvalidToken as exc:
         error = "Paste a token to sign in." if not token.strip() else f"That token is not valid: {exc.reason}."
-        return render(request, "signin.html", {"next": target, "error": error}, status_code=401)
+        return render(request, "signin.html", _form(request, target, error), status_code=401)
     response = RedirectResponse(target, 303)
     start_session(request, response, token.strip(), claims)
     return response
+
+
+def _form(request: Request, next_url: str, error: str | None) -> dict[str, object]:
+    """The sign-in form's context: with an OpenID Connect client configured, it offers the provider first."""
+    offer = settings_of(request).oidc_client_id is not None
+    return {
+        "next": next_url,
+        "error": error,
+        "oidc_url": f"/signin/oidc?{urlencode({'next': next_url})}" if offer else None,
+    }
 
 
 @router.post("/signout")
