@@ -38,10 +38,10 @@ from services.gateway.pages import ROUTERS as PAGE_ROUTERS
 from services.gateway.pages.assets import Assets
 from services.gateway.pages.errors import html_errors
 from services.gateway.pages.regions import Regions
-from services.gateway.pages.session import SignInRequired, TokenSignInMiddleware, signin_url
+from services.gateway.pages.session import SignInRequired, TokenSignInMiddleware, signin_target
 from services.gateway.publisher import Publisher
 from services.gateway.routes import ROUTERS
-from services.gateway.security import SESSION_COOKIE, current_claims
+from services.gateway.security import current_claims
 from shared import db as db_plumbing
 from shared.retry import retry_transient
 from shared.settings import Settings, get_settings
@@ -169,10 +169,10 @@ async def migrate_when_reachable(settings: Settings) -> None:
 
 
 async def _sign_in(request: Request, exc: Exception) -> Response:
-    """A page without a session: 303 to the sign-in form; an htmx request (a page's live region, whose
-    session expired) is told to load the sign-in page as a whole (`HX-Redirect`)."""
+    """A page without a session: 303 to sign in (`signin_target`); an htmx request (a page's live region,
+    whose session expired) is told to load that page as a whole (`HX-Redirect`)."""
     assert isinstance(exc, SignInRequired)
-    target = signin_url(exc.next_url, "expired" if SESSION_COOKIE in request.cookies else None)
+    target = signin_target(request, exc.next_url)
     if request.headers.get("hx-request") == "true":
         return Response(status_code=401, headers={"HX-Redirect": target})
     return RedirectResponse(target, 303)

@@ -205,3 +205,18 @@ async def test_a_callback_not_started_by_this_browser_signs_nobody_in(world: Wor
         assert (await victim.get("/v1/whoami")).status_code == 401
     page = await world.http.get("/signin", params={"reason": "oidc_failed"})
     assert "Signing in with your organisation" in page.text
+
+
+async def test_an_expired_session_goes_back_to_the_provider_at_once(world: World) -> None:
+    async with world.browser() as browser:
+        # No session at all: the sign-in form, which offers the provider.
+        fresh = await browser.get("/alerts?status=all")
+        assert fresh.status_code == 303
+        assert fresh.headers["location"] == "/signin?next=%2Falerts%3Fstatus%3Dall"
+        # A session that has expired (or was revoked): straight to the provider, to come back to the page.
+        stale = {"Cookie": "pulse_session=an-expired-token"}
+        expired = await browser.get("/alerts?status=all", headers=stale)
+        assert expired.status_code == 303
+        assert expired.headers["location"] == "/signin/oidc?next=%2Falerts%3Fstatus%3Dall"
+        live = await browser.get("/alerts?status=all", headers={**stale, "HX-Request": "true"})  # a live region
+        assert (live.status_code, live.headers["HX-Redirect"]) == (401, "/signin/oidc?next=%2Falerts%3Fstatus%3Dall")

@@ -26,14 +26,14 @@ import httpx
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from services.gateway.pages.session import PAGE_TAG, safe_next, signin_url
+from services.gateway.pages.session import PAGE_TAG, PROVIDER_SIGNIN_PATH, safe_next, signin_url
 from services.gateway.security import authenticator_of, own_origin, settings_of, start_session
 from shared.auth import InvalidToken
 from shared.logging import get_logger
 
 log = get_logger(__name__)
 
-CALLBACK_PATH = "/signin/oidc/callback"
+CALLBACK_PATH = f"{PROVIDER_SIGNIN_PATH}/callback"
 FLOW_COOKIE = "pulse_oidc"
 FLOW_SECONDS = 600  # the time a person has to sign in at the provider
 FAILED = "oidc_failed"  # the sign-in form's reason code (session.SIGNIN_REASONS)
@@ -91,7 +91,7 @@ def redirect_uri(request: Request) -> str:
 router = APIRouter(include_in_schema=False, tags=[PAGE_TAG])
 
 
-@router.get("/signin/oidc")
+@router.get(PROVIDER_SIGNIN_PATH)
 async def start(request: Request, next: str | None = None) -> Response:
     settings = settings_of(request)
     authenticator = authenticator_of(request)
@@ -108,7 +108,7 @@ async def start(request: Request, next: str | None = None) -> Response:
         FLOW_COOKIE,
         flow.cookie(),
         max_age=FLOW_SECONDS,
-        path="/signin/oidc",
+        path=PROVIDER_SIGNIN_PATH,
         httponly=True,
         samesite="lax",  # it must come back with the provider's top-level redirect
         secure=own_origin(request).startswith("https:"),
@@ -164,7 +164,11 @@ async def _exchange(request: Request, code: str, flow: Flow) -> str:
 
 def _forget_flow(request: Request, response: Response) -> None:
     response.delete_cookie(
-        FLOW_COOKIE, path="/signin/oidc", httponly=True, samesite="lax", secure=own_origin(request).startswith("https:")
+        FLOW_COOKIE,
+        path=PROVIDER_SIGNIN_PATH,
+        httponly=True,
+        samesite="lax",
+        secure=own_origin(request).startswith("https:"),
     )
 
 

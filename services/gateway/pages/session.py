@@ -25,6 +25,7 @@ from services.gateway.errors import ApiError, error_response
 from services.gateway.pages.templating import render
 from services.gateway.security import (
     SAFE_METHODS,
+    SESSION_COOKIE,
     authenticator_of,
     end_session,
     require_same_origin,
@@ -80,6 +81,23 @@ def reason_of(exc: InvalidToken) -> str:
 def signin_url(next_url: str, reason: str | None = None) -> str:
     query = {"next": next_url} | ({"reason": reason} if reason else {})
     return f"/signin?{urlencode(query)}"
+
+
+PROVIDER_SIGNIN_PATH = "/signin/oidc"  # signing in at the OpenID Connect provider (pages/oidc.py)
+
+
+def provider_signin_url(next_url: str) -> str:
+    return f"{PROVIDER_SIGNIN_PATH}?{urlencode({'next': safe_next(next_url)})}"
+
+
+def signin_target(request: Request, next_url: str) -> str:
+    """Where a page without a valid session sends the browser: the sign-in form, or, when the session has
+    just expired and the provider's sign-in is configured, the provider straight away (while the person's
+    session there lasts they are back at once, without a click)."""
+    expired = SESSION_COOKIE in request.cookies
+    if expired and settings_of(request).oidc_client_id is not None:
+        return provider_signin_url(next_url)
+    return signin_url(next_url, "expired" if expired else None)
 
 
 def _url_of(request: Request) -> str:
@@ -213,7 +231,7 @@ def _form(request: Request, next_url: str, error: str | None) -> dict[str, objec
     return {
         "next": next_url,
         "error": error,
-        "oidc_url": f"/signin/oidc?{urlencode({'next': next_url})}" if offer else None,
+        "oidc_url": provider_signin_url(next_url) if offer else None,
     }
 
 
