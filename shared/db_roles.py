@@ -33,10 +33,13 @@ SERVICE_SCHEMAS: tuple[str, ...] = ("snapshotter", "returns", "aggregator", "ale
 # Readers of another's schema, read-only, and read-only by default in their own: the gateway serves the
 # aggregator's read model (and writes only when it redeems a sign-in link, saying so).
 READERS: Mapping[str, tuple[str, ...]] = {"gateway": ("aggregator",)}
-# Tables of a schema that its own runtime role may only read, narrower than the schema's rights: the revoked
-# tokens are written by an administrator (`pulse revoke`), so a gateway made to run a statement of someone
-# else's cannot take a revocation back.
-READ_ONLY_TABLES: Mapping[str, tuple[str, ...]] = {"gateway": ("revoked_tokens",)}
+# Tables of a schema that its own runtime role may only read, narrower than the schema's rights: the record of
+# applied migrations is the migration role's alone, and the revoked tokens are written by an administrator
+# (`pulse revoke`), so a gateway made to run a statement of someone else's cannot take a revocation back.
+READ_ONLY_TABLES: Mapping[str, tuple[str, ...]] = {
+    **dict.fromkeys(SERVICE_SCHEMAS, ("schema_migrations",)),
+    "gateway": ("schema_migrations", "revoked_tokens"),
+}
 OWNER = "owner"
 
 _TABLE_RIGHTS = "SELECT, INSERT, UPDATE, DELETE"

@@ -68,6 +68,12 @@ async def test_a_service_writes_its_own_schema_and_nobody_else_s(migrated: str, 
             # The outbox's id comes from a sequence the service may use.
             await conn.execute(f"INSERT INTO {service}.outbox (topic, value) VALUES ('t', '\\x00')")
         await conn.execute("SET default_transaction_read_only = off")  # the gateway's default: see below
+        # Which migrations ran is the migration role's record alone (shared.db_roles.READ_ONLY_TABLES).
+        assert await conn.fetchval(f"SELECT count(*) FROM {service}.schema_migrations") > 0
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await conn.execute(f"INSERT INTO {service}.schema_migrations (version) VALUES ('999_forged')")
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await conn.execute(f"DELETE FROM {service}.schema_migrations")
         for other in SERVICE_SCHEMAS:
             if other == service:
                 continue
