@@ -120,7 +120,14 @@ async def start(request: Request, next: str | None = None) -> Response:
 @router.get(CALLBACK_PATH)
 async def callback(request: Request, code: str | None = None, state: str | None = None) -> Response:
     flow = Flow.from_cookie(request.cookies.get(FLOW_COOKIE))
-    if flow is None or state is None or code is None or not secrets.compare_digest(state, flow.state):
+    configured = settings_of(request).oidc_client_id is not None and authenticator_of(request).oidc is not None
+    if (
+        not configured
+        or flow is None
+        or state is None
+        or code is None
+        or not secrets.compare_digest(state.encode(), flow.state.encode())  # str: ASCII only, else TypeError
+    ):
         # No sign-in of this browser under way, or not this one: a forged or replayed callback.
         log.info("oidc sign-in refused", reason="state", provider_error=request.query_params.get("error"))
         return _failed(request, flow.next_url if flow else "/")

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from services.gateway import __version__
 from services.gateway.app import create_app
 from services.gateway.errors import not_found
+from services.gateway.pages.oidc import Flow
 from services.gateway.security import BEARER_SCHEME_NAME, current_claims
 from shared.auth import Role, issue_token
 from shared.settings import Settings
@@ -175,3 +176,13 @@ def test_openapi_declares_the_bearer_scheme(client: TestClient) -> None:
         assert schema_ref.endswith("/ErrorBody")
     for open_path in ("/healthz", "/readyz", "/metrics"):
         assert "security" not in spec["paths"][open_path]["get"]
+
+
+def test_the_providers_sign_in_without_a_provider_configured_is_the_sign_in_form(client: TestClient) -> None:
+    flow = Flow.start("/alerts")
+    client.cookies.set("pulse_oidc", flow.cookie())  # even with a flow cookie planted
+    started = client.get("/signin/oidc", params={"next": "/alerts"}, follow_redirects=False)
+    assert (started.status_code, started.headers["location"]) == (303, "/signin?next=%2Falerts")
+    back = client.get("/signin/oidc/callback", params={"code": "c", "state": flow.state}, follow_redirects=False)
+    assert back.status_code == 303
+    assert back.headers["location"] == "/signin?next=%2Falerts&reason=oidc_failed"
