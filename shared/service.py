@@ -87,10 +87,11 @@ class Service:
         self.jobs = list(jobs)
         self._pool: asyncpg.Pool | None = None
         self._relay: OutboxRelay | None = None
-        self.producer = Producer(self.settings.kafka(), client_id=f"pulse-{name}", service=name)
+        kafka = self.settings.kafka()
+        self.producer = Producer(kafka, client_id=f"pulse-{name}", service=name)
         self.broker = KafkaBroker(
-            self.settings.kafka_bootstrap_servers,
-            **self.settings.kafka().faststream(),
+            kafka.bootstrap_servers,
+            **kafka.faststream(),
             client_id=f"pulse-{name}",
             middlewares=(KafkaPrometheusMiddleware(registry=REGISTRY, app_name=name),),
             acks="all",

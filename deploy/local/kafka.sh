@@ -150,7 +150,7 @@ EOF
 status = warn
 appender.console.type = Console
 appender.console.name = STDOUT
-# KafkaAccess --serve answers on standard output, so it logs to SYSTEM_ERR (-Dpulse.log.target).
+# KafkaAccess answers on standard output, so it logs to SYSTEM_ERR (-Dpulse.log.target).
 appender.console.target = ${sys:pulse.log.target:-SYSTEM_OUT}
 appender.console.layout.type = PatternLayout
 appender.console.layout.pattern = [%d] %p %m (%c)%n
@@ -309,11 +309,17 @@ stop it, or set KAFKA_BOOTSTRAP_SERVERS to use it instead"
 
 # Users and ACLs from a spec on stdin (shared/kafka/access.py), applied through the PLAINTEXT listener, whose
 # anonymous clients are super users. Skipped when this data directory already has exactly this spec.
+# KafkaAccess.java against this broker (its answers on standard output, its log on standard error).
+access_program() {
+    ensure_java
+    java -Dlog4j2.configurationFile="$LOG4J" -Dpulse.log.target=SYSTEM_ERR -cp "$LIBS/*" \
+        "$ROOT/deploy/local/KafkaAccess.java" "$HOST:$PORT" "$@"
+}
+
 cmd_access() {
     if [[ ${1:-} == --serve ]]; then
-        ensure_java
-        exec java -Dlog4j2.configurationFile="$LOG4J" -Dpulse.log.target=SYSTEM_ERR -cp "$LIBS/*" \
-            "$ROOT/deploy/local/KafkaAccess.java" "$HOST:$PORT" --serve 2>>"$KAFKA_DIR/access.log"
+        access_program --serve 2>>"$KAFKA_DIR/access.log"
+        return
     fi
     local spec marker="$DATA/.pulse-access.sha256" sum
     spec=$(cat)
@@ -321,10 +327,8 @@ cmd_access() {
     if [[ -f $marker && $(cat "$marker") == "$sum" ]]; then
         return 0
     fi
-    ensure_java
     local out="$KAFKA_DIR/access.log"
-    if ! printf '%s\n' "$spec" | java -Dlog4j2.configurationFile="$LOG4J" -cp "$LIBS/*" \
-        "$ROOT/deploy/local/KafkaAccess.java" "$HOST:$PORT" >"$out" 2>&1; then
+    if ! printf '%s\n' "$spec" | access_program >"$out" 2>&1; then
         tail_log "$out" 40
         die "KafkaAccess failed"
     fi

@@ -77,6 +77,11 @@ def own_origin(request: Request) -> str:
     return origin or f"{request.url.scheme}://{request.url.netloc}".lower()
 
 
+def over_https(request: Request) -> bool:
+    """Is the gateway reached over HTTPS? Its cookies are `Secure` then."""
+    return own_origin(request).startswith("https:")
+
+
 def is_same_origin(request: Request) -> bool:
     """Did a page of the gateway itself make this request? Browsers send `Origin` with every POST; `Referer`
     and `Sec-Fetch-Site` are fallbacks. A request carrying none of them is not known to be ours."""
@@ -166,11 +171,9 @@ def start_session(request: Request, response: Response, token: str, claims: Clai
         path="/",
         httponly=True,
         samesite="lax",
-        secure=own_origin(request).startswith("https:"),
+        secure=over_https(request),
     )
 
 
 def end_session(request: Request, response: Response) -> None:
-    response.delete_cookie(
-        SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=own_origin(request).startswith("https:")
-    )
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=over_https(request))

@@ -26,8 +26,15 @@ import httpx
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from services.gateway.pages.session import PAGE_TAG, PROVIDER_SIGNIN_PATH, safe_next, signin_url
-from services.gateway.security import authenticator_of, own_origin, settings_of, start_session
+from services.gateway.pages.session import (
+    PAGE_TAG,
+    PROVIDER_SIGNIN_PATH,
+    Provider,
+    provider_of,
+    safe_next,
+    signin_url,
+)
+from services.gateway.security import authenticator_of, over_https, own_origin, start_session
 from shared.auth import InvalidToken
 from shared.logging import get_logger
 
@@ -93,16 +100,15 @@ router = APIRouter(include_in_schema=False, tags=[PAGE_TAG])
 
 @router.get(PROVIDER_SIGNIN_PATH)
 async def start(request: Request, next: str | None = None) -> Response:
-    settings = settings_of(request)
-    authenticator = authenticator_of(request)
-    if settings.oidc_client_id is None or authenticator.oidc is None:
+    provider = provider_of(request)
+    if provider is None:
         return RedirectResponse(signin_url(safe_next(next)), 303)
     flow = Flow.start(next or "/")
     try:
-        endpoint = await authenticator.oidc.endpoint("authorization_endpoint")
+        endpoint = await provider.keys.endpoint("authorization_endpoint")
     except InvalidToken:
         return _failed(request, flow.next_url)
-    target = authorization_url(endpoint, settings.oidc_client_id, redirect_uri(request), settings.oidc_scope, flow)
+    target = authorization_url(endpoint, provider.client_id, redirect_uri(request), provider.scope, flow)
     response = RedirectResponse(target, 303)
     response.set_cookie(
         FLOW_COOKIE,
@@ -111,7 +117,7 @@ async def start(request: Request, next: str | None = None) -> Response:
         path=PROVIDER_SIGNIN_PATH,
         httponly=True,
         samesite="lax",  # it must come back with the provider's top-level redirect
-        secure=own_origin(request).startswith("https:"),
+        secure=over_https(request),
     )
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -119,10 +125,10 @@ async def start(request: Request, next: str | None = None) -> Response:
 
 @router.get(CALLBACK_PATH)
 async def callback(request: Request, code: str | None = None, state: str | None = None) -> Response:
+    provider = provider_of(request)
     flow = Flow.from_cookie(request.cookies.get(FLOW_COOKIE))
-    configured = settings_of(request).oidc_client_id is not None and authenticator_of(request).oidc is not None
     if (
-        not configured
+        provider is None
         or flow is None
         or state is None
         or code is None
@@ -132,7 +138,7 @@ async def callback(request: Request, code: str | None = None, state: str | None 
         log.info("oidc sign-in refused", reason="state", provider_error=request.query_params.get("error"))
         return _failed(request, flow.next_url if flow else "/")
     try:
-        token = await _exchange(request, code, flow)
+        token = await _exchange(request, provider, code, flow)
         claims = await authenticator_of(request).verify(token)
     except InvalidToken as exc:
         log.info("oidc sign-in refused", reason=exc.reason)
@@ -144,22 +150,18 @@ async def callback(request: Request, code: str | None = None, state: str | None 
     return response
 
 
-async def _exchange(request: Request, code: str, flow: Flow) -> str:
+async def _exchange(request: Request, provider: Provider, code: str, flow: Flow) -> str:
     """The access token the provider gives for `code` (with the verifier only this browser's flow holds)."""
-    settings = settings_of(request)
-    oidc = authenticator_of(request).oidc
-    assert oidc is not None
-    assert settings.oidc_client_id is not None
     form = {
         "grant_type": "authorization_code",
         "code": code,
         "redirect_uri": redirect_uri(request),
-        "client_id": settings.oidc_client_id,
+        "client_id": provider.client_id,
         "code_verifier": flow.verifier,
     }
-    if settings.oidc_client_secret:
-        form["client_secret"] = settings.oidc_client_secret
-    endpoint = await oidc.endpoint("token_endpoint")
+    if provider.client_secret:
+        form["client_secret"] = provider.client_secret
+    endpoint = await provider.keys.endpoint("token_endpoint")
     try:
         async with httpx.AsyncClient(timeout=10.0, follow_redirects=False) as client:
             answer = await client.post(endpoint, data=form)
@@ -175,7 +177,7 @@ def _forget_flow(request: Request, response: Response) -> None:
         path=PROVIDER_SIGNIN_PATH,
         httponly=True,
         samesite="lax",
-        secure=own_origin(request).startswith("https:"),
+        secure=over_https(request),
     )
 
 

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import parse_qsl, urlencode
 
@@ -22,6 +23,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.gateway.access import AccessPolicy
 from services.gateway.errors import ApiError, error_response
+from services.gateway.identity import OidcKeys
 from services.gateway.pages.templating import render
 from services.gateway.security import (
     SAFE_METHODS,
@@ -86,6 +88,25 @@ def signin_url(next_url: str, reason: str | None = None) -> str:
 PROVIDER_SIGNIN_PATH = "/signin/oidc"  # signing in at the OpenID Connect provider (pages/oidc.py)
 
 
+@dataclass(frozen=True, slots=True)
+class Provider:
+    """The OpenID Connect provider the pages offer to sign in at, and the dashboard's client there."""
+
+    keys: OidcKeys
+    client_id: str
+    client_secret: str | None
+    scope: str
+
+
+def provider_of(request: Request) -> Provider | None:
+    """The provider's sign-in, when PULSE_OIDC_CLIENT_ID configures it (its issuer is then configured too)."""
+    settings = settings_of(request)
+    keys = authenticator_of(request).oidc
+    if settings.oidc_client_id is None or keys is None:
+        return None
+    return Provider(keys, settings.oidc_client_id, settings.oidc_client_secret, settings.oidc_scope)
+
+
 def provider_signin_url(next_url: str) -> str:
     return f"{PROVIDER_SIGNIN_PATH}?{urlencode({'next': safe_next(next_url)})}"
 
@@ -95,7 +116,7 @@ def signin_target(request: Request, next_url: str) -> str:
     just expired and the provider's sign-in is configured, the provider straight away (while the person's
     session there lasts they are back at once, without a click)."""
     expired = SESSION_COOKIE in request.cookies
-    if expired and settings_of(request).oidc_client_id is not None:
+    if expired and provider_of(request) is not None:
         return provider_signin_url(next_url)
     return signin_url(next_url, "expired" if expired else None)
 
@@ -227,7 +248,7 @@ async def signin(
 
 def _form(request: Request, next_url: str, error: str | None) -> dict[str, object]:
     """The sign-in form's context: with an OpenID Connect client configured, it offers the provider first."""
-    offer = settings_of(request).oidc_client_id is not None
+    offer = provider_of(request) is not None
     return {
         "next": next_url,
         "error": error,
