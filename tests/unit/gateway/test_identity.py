@@ -134,3 +134,9 @@ async def test_a_kept_token_is_still_refused_as_soon_as_it_is_revoked() -> None:
     clock.now += 10  # and not past the TTL: verified again, against the keys of the moment.
     with pytest.raises(InvalidToken):
         await authenticator.verify(token)
+
+
+async def test_an_unreachable_provider_names_no_endpoint_and_says_so() -> None:
+    # The pages' sign-in at the provider then ends on the sign-in form (pages/oidc.py), never a 500.
+    with pytest.raises(InvalidToken, match="does not answer"):
+        await OidcKeys(DOWN, min_interval=0.0).endpoint("authorization_endpoint")
